@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Debian packages the test tiers need. Idempotent: installs only what is missing.
+set -euo pipefail
+need=()
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v openssl >/dev/null || need+=(openssl)
+command -v kubectl >/dev/null || need+=(kubectl)
+command -v go >/dev/null || { echo "Go 1.24+ is required to build the control plane (see docs)"; exit 1; }
+if ((${#need[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}"
+fi
