@@ -1,0 +1,91 @@
+/**
+ * Authenticating a request's bearer token against the snapshot the request started with.
+ *
+ * A verified signature is not enough: the credential the token was minted for must still exist,
+ * not be suspended, and hold a grant on this Api (directly or through a Product that still
+ * contains it: the compiler emits the grant only then). That is how deleting or suspending a
+ * Subscription, or removing an Api from a Product, revokes tokens already minted, within one
+ * reload. Scopes are narrowed the same way: a scope taken from a Subscription stops working at once.
+ */
+
+import { decodeJwt } from 'jose';
+import { GatewayError } from '../errors.ts';
+import type { LoadedSnapshot } from '../snapshot/loaded.ts';
+import type { SnapshotApi, SnapshotCredential, SnapshotGrant } from '../snapshot/schema.ts';
+import { type AccessTokenClaims, scopesOfClaim, verifyAccessToken } from './access-token.ts';
+import { apiAudience, apiIssuer } from './issuer.ts';
+import type { LoadedKeys } from './keys.ts';
+
+export interface BearerContext {
+  api: SnapshotApi;
+  loaded: LoadedSnapshot;
+  keys: LoadedKeys;
+  publicUrl: string;
+  now: Date;
+}
+
+export interface BearerAuthentication {
+  credential: SnapshotCredential;
+  /** The credential's grant on this Api (its rate limits apply to the request). */
+  grant: SnapshotGrant;
+  /** token scopes ∩ currently granted scopes ∩ scopes the Api declares. */
+  scopes: string[];
+  clientId: string;
+  /** `sub`: the client_id for client credentials, the user for the authorization code flow. */
+  subject: string;
+  claims: AccessTokenClaims;
+}
+
+/**
+ * Authenticates `token` (the value after `Bearer `) for `ctx.api`. Throws `invalid_token` for
+ * any token that is not valid here now. Does NOT check the operation's required scopes: the
+ * caller compares them with the returned `scopes`.
+ */
+export async function authenticateBearerToken(
+  token: string,
+  ctx: BearerContext,
+): Promise<BearerAuthentication> {
+  const { api, loaded, keys, publicUrl, now } = ctx;
+  const issuer = apiIssuer(api, publicUrl);
+
+  // Route on the unverified `iss` only to pick the verifier; each verifier checks everything
+  // itself with its own pinned keys, so a forged `iss` gains nothing.
+  if (unverifiedIssuer(token) !== issuer) {
+    // Seam: tokens of the IdpAssociations this Api accepts (`api.idps`) are verified here once
+    // external IdPs are supported; until then, any other issuer is refused.
+    throw new GatewayError(
+      'invalid_token',
+      'The access token was not issued by an issuer this API trusts.',
+    );
+  }
+
+  const claims = await verifyAccessToken(token, {
+    api,
+    issuer,
+    audience: apiAudience(api, publicUrl),
+    keys,
+    now,
+  });
+
+  const credential = loaded.credentialsByClientId.get(claims.client_id);
+  if (!credential) throw new GatewayError('invalid_token', 'The access token has been revoked.');
+  if (credential.suspended) {
+    throw new GatewayError('invalid_token', 'The subscription of this access token is suspended.');
+  }
+  const grant = loaded.grantOf(credential, api.id);
+  if (!grant) throw new GatewayError('invalid_token', 'The access token has been revoked.');
+
+  const granted = new Set(grant.scopes);
+  const declared = new Set(api.declaredScopes);
+  const scopes = scopesOfClaim(claims.scope).filter((s) => granted.has(s) && declared.has(s));
+  return { credential, grant, scopes, clientId: claims.client_id, subject: claims.sub, claims };
+}
+
+function unverifiedIssuer(token: string): string | undefined {
+  try {
+    const { iss } = decodeJwt(token);
+    return iss;
+  } catch {
+    throw new GatewayError('invalid_token', 'The access token is malformed.');
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Signing keys of an environment, generated and loaded for use (see signing-keys.ts for their
+ * lifecycle). Loading imports every key once, off the request path, and answers three
+ * questions: which key signs for an algorithm (`active` only), which key verifies a `kid`
+ * (`next`, `active`, and `retired` until `retireAfter`), and what the JWKS publishes (the same
+ * set, public members only).
+ *
+ * `next` keys verify as well as being published: during a rotation, a replica that already
+ * promoted the key may sign with it while another still holds it as `next`, and the tokens must
+ * work on every replica.
+ */
+
+import {
+  type CryptoKey,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type JWK,
+} from 'jose';
+import type { SigningAlgorithm, SigningKey, SigningKeySet } from './signing-keys.ts';
+
+export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'RS256'];
+
+/** RSA keys below this size are refused (RFC 7518 §3.3 requires 2048 bits for RS256). */
+const RSA_MODULUS_BITS = 2048;
+
+export interface LoadedKeys {
+  /** The `active` key of this algorithm: the only kind that signs. */
+  signingKey(alg: SigningAlgorithm): { kid: string; key: CryptoKey } | undefined;
+  /**
+   * The public key that verifies tokens carrying this `kid`, if it is still trusted at `now`
+   * (default: the time the keys were loaded). Does not check the token's `alg`: the caller pins it.
+   */
+  verificationKey(kid: string, now?: Date): { alg: SigningAlgorithm; key: CryptoKey } | undefined;
+  /** RFC 7517 key set of every trusted key at `now` (default: load time): public members only. */
+  jwks(now?: Date): { keys: JWK[] };
+}
+
+/**
+ * A new key pair for `alg` (ES256: P-256; RS256: 2048-bit RSA), its `kid` the RFC 7638 JWK
+ * thumbprint (SHA-256) of its public key, so the same key always has the same id.
+ */
+export async function generateSigningKey(
+  alg: SigningAlgorithm,
+  state: SigningKey['state'],
+  options: { retireAfter?: string } = {},
+): Promise<SigningKey> {
+  const { privateKey } = await generateKeyPair(alg, {
+    extractable: true,
+    modulusLength: RSA_MODULUS_BITS,
+  });
+  const exported = await exportJWK(privateKey);
+  const kid = await calculateJwkThumbprint(publicMembers(alg, exported), 'sha256');
+  const key: SigningKey = { kid, alg, state, privateJwk: { ...exported, kid, alg } };
+  if (options.retireAfter !== undefined) key.retireAfter = options.retireAfter;
+  return key;
+}
+
+interface TrustedKey {
+  kid: string;
+  alg: SigningAlgorithm;
+  publicJwk: JWK;
+  publicKey: CryptoKey;
+  /** Epoch ms after which the key is neither published nor accepted; absent: no end. */
+  notAfter?: number;
+}
+
+/**
+ * Imports a key set. Throws (a plain Error naming the `kid`, never key material) when the set
+ * is unusable: a key whose JWK does not fit its algorithm, an active key without its private
+ * part, two keys with one `kid`, or two active keys for one algorithm. The caller keeps the
+ * keys it had.
+ *
+ * A `retired` key without `retireAfter`, or whose `retireAfter` is not a date, is not trusted:
+ * `retireAfter` is the only thing that bounds its life.
+ */
+export async function loadSigningKeys(set: SigningKeySet, now: Date): Promise<LoadedKeys> {
+  const loadedAt = now;
+  const signing = new Map<SigningAlgorithm, { kid: string; key: CryptoKey }>();
+  const trusted = new Map<string, TrustedKey>();
+
+  for (const entry of set.keys) {
+    if (!SIGNING_ALGORITHMS.includes(entry.alg)) {
+      throw new Error(`Signing key ${entry.kid}: unsupported algorithm.`);
+    }
+    if (trusted.has(entry.kid)) {
+      throw new Error(`Signing key ${entry.kid}: duplicate kid.`);
+    }
+    const publicJwk = publicMembers(entry.alg, entry.privateJwk, entry.kid);
+    const publicKey = await importKey(publicJwk, entry.alg, entry.kid);
+
+    if (entry.state === 'active') {
+      if (signing.has(entry.alg))
+        throw new Error(`Signing key ${entry.kid}: a second active ${entry.alg} key.`);
+      if (typeof entry.privateJwk.d !== 'string') {
+        throw new Error(`Signing key ${entry.kid}: an active key needs its private part.`);
+      }
+      signing.set(entry.alg, {
+        kid: entry.kid,
+        key: await importKey(entry.privateJwk, entry.alg, entry.kid),
+      });
+    }
+
+    const trustedKey: TrustedKey = { kid: entry.kid, alg: entry.alg, publicJwk, publicKey };
+    if (entry.state === 'retired') {
+      const notAfter = entry.retireAfter === undefined ? Number.NaN : Date.parse(entry.retireAfter);
+      // Unbounded or unreadable: fail closed rather than trust a retired key forever.
+      trustedKey.notAfter = Number.isNaN(notAfter) ? Number.NEGATIVE_INFINITY : notAfter;
+    }
+    trusted.set(entry.kid, trustedKey);
+  }
+
+  const isTrusted = (key: TrustedKey, at: Date): boolean =>
+    key.notAfter === undefined || at.getTime() < key.notAfter;
+
+  return {
+    signingKey(alg) {
+      return signing.get(alg);
+    },
+    verificationKey(kid, at = loadedAt) {
+      const key = trusted.get(kid);
+      if (!key || !isTrusted(key, at)) return undefined;
+      return { alg: key.alg, key: key.publicKey };
+    },
+    jwks(at = loadedAt) {
+      const keys: JWK[] = [];
+      for (const key of trusted.values()) if (isTrusted(key, at)) keys.push({ ...key.publicJwk });
+      return { keys };
+    },
+  };
+}
+
+/**
+ * The public JWK of a (private) JWK, built by whitelisting the public members of its type, so
+ * no private member (`d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`, `k`…) can ever leak, whatever the
+ * input carries. Checks that the key type fits the algorithm.
+ */
+function publicMembers(alg: SigningAlgorithm, jwk: JWK, kid?: string): JWK {
+  const label = kid ?? 'new key';
+  const extra: JWK = kid === undefined ? {} : { kid, alg, use: 'sig' };
+  if (alg === 'ES256') {
+    if (
+      jwk.kty !== 'EC' ||
+      jwk.crv !== 'P-256' ||
+      typeof jwk.x !== 'string' ||
+      typeof jwk.y !== 'string'
+    ) {
+      throw new Error(`Signing key ${label}: ES256 needs an EC P-256 key.`);
+    }
+    return { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, ...extra };
+  }
+  if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string') {
+    throw new Error(`Signing key ${label}: RS256 needs an RSA key.`);
+  }
+  if (Buffer.from(jwk.n, 'base64url').length * 8 < RSA_MODULUS_BITS) {
+    throw new Error(
+      `Signing key ${label}: RS256 needs an RSA key of at least ${RSA_MODULUS_BITS} bits.`,
+    );
+  }
+  return { kty: 'RSA', n: jwk.n, e: jwk.e, ...extra };
+}
+
+async function importKey(jwk: JWK, alg: SigningAlgorithm, kid: string): Promise<CryptoKey> {
+  let key: CryptoKey | Uint8Array;
+  try {
+    key = await importJWK(jwk, alg, { extractable: false });
+  } catch (error) {
+    throw new Error(`Signing key ${kid}: its JWK cannot be imported.`, { cause: error });
+  }
+  if (key instanceof Uint8Array) throw new Error(`Signing key ${kid}: not an asymmetric key.`);
+  return key;
+}
