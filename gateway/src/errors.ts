@@ -96,7 +96,11 @@ export function bearerChallenge(error: GatewayError, realm?: string): string | u
 }
 
 /** The JSON body of an error response: RFC 6749 §5.2 shape for every error, so clients parse one format. */
-export function errorBody(error: GatewayError): { error: string; error_description: string; scope?: string } {
+export function errorBody(error: GatewayError): {
+  error: string;
+  error_description: string;
+  scope?: string;
+} {
   return error.scope
     ? { error: error.code, error_description: error.message, scope: error.scope }
     : { error: error.code, error_description: error.message };

@@ -43,13 +43,30 @@ export interface SplitSnapshot {
 
 export function splitSnapshot(snapshot: Snapshot, maxShardBytes = MAX_SHARD_BYTES): SplitSnapshot {
   const items = [
-    ...snapshot.apis.map((item) => ({ kind: 'apis' as const, id: item.id, item, json: JSON.stringify(item) })),
-    ...snapshot.credentials.map((item) => ({ kind: 'credentials' as const, id: item.id, item, json: JSON.stringify(item) })),
-    ...snapshot.idps.map((item) => ({ kind: 'idps' as const, id: item.id, item, json: JSON.stringify(item) })),
+    ...snapshot.apis.map((item) => ({
+      kind: 'apis' as const,
+      id: item.id,
+      item,
+      json: JSON.stringify(item),
+    })),
+    ...snapshot.credentials.map((item) => ({
+      kind: 'credentials' as const,
+      id: item.id,
+      item,
+      json: JSON.stringify(item),
+    })),
+    ...snapshot.idps.map((item) => ({
+      kind: 'idps' as const,
+      id: item.id,
+      item,
+      json: JSON.stringify(item),
+    })),
   ];
   const largest = Math.max(0, ...items.map((entry) => entry.json.length));
   if (largest + 64 > maxShardBytes) {
-    throw new Error(`one snapshot item is ${largest} bytes, more than a shard holds (${maxShardBytes})`);
+    throw new Error(
+      `one snapshot item is ${largest} bytes, more than a shard holds (${maxShardBytes})`,
+    );
   }
   const total = items.reduce((sum, entry) => sum + entry.json.length + 1, 0);
   // Aim for half-full shards so that growth rarely changes the count.
@@ -57,7 +74,11 @@ export function splitSnapshot(snapshot: Snapshot, maxShardBytes = MAX_SHARD_BYTE
   while (count * (maxShardBytes / 2) < total) count *= 2;
 
   for (;;) {
-    const buckets: ShardContent[] = Array.from({ length: count }, () => ({ apis: [], credentials: [], idps: [] }));
+    const buckets: ShardContent[] = Array.from({ length: count }, () => ({
+      apis: [],
+      credentials: [],
+      idps: [],
+    }));
     for (const entry of items) {
       const bucket = buckets[bucketOf(`${entry.kind}/${entry.id}`, count)] as ShardContent;
       (bucket[entry.kind] as unknown[]).push(entry.item);
@@ -88,7 +109,11 @@ export function assembleSnapshot(
   shards: ReadonlyMap<number, string>,
 ): AssembleResult {
   if (manifest.format !== SNAPSHOT_FORMAT) {
-    return { ok: false, reason: 'FormatUnsupported', message: `snapshot format ${manifest.format} is not ${SNAPSHOT_FORMAT}` };
+    return {
+      ok: false,
+      reason: 'FormatUnsupported',
+      message: `snapshot format ${manifest.format} is not ${SNAPSHOT_FORMAT}`,
+    };
   }
   const snapshot: Snapshot = {
     format: SNAPSHOT_FORMAT,
@@ -102,10 +127,18 @@ export function assembleSnapshot(
   for (const { index, sha256: expected } of manifest.shards) {
     const text = shards.get(index);
     if (text === undefined) {
-      return { ok: false, reason: 'ShardMissing', message: `shard ${index} of version ${manifest.version} is missing` };
+      return {
+        ok: false,
+        reason: 'ShardMissing',
+        message: `shard ${index} of version ${manifest.version} is missing`,
+      };
     }
     if (sha256(text) !== expected) {
-      return { ok: false, reason: 'ShardMismatch', message: `shard ${index} does not match version ${manifest.version}` };
+      return {
+        ok: false,
+        reason: 'ShardMismatch',
+        message: `shard ${index} does not match version ${manifest.version}`,
+      };
     }
     const content = JSON.parse(text) as ShardContent;
     snapshot.apis.push(...content.apis);

@@ -7,7 +7,11 @@
 import type { Condition } from '../../../gateway/src/resources/types.ts';
 
 /** Merge `next` into `current`, keeping `lastTransitionTime` when the status did not change. */
-export function setCondition(current: readonly Condition[], next: Condition, now: Date): Condition[] {
+export function setCondition(
+  current: readonly Condition[],
+  next: Condition,
+  now: Date,
+): Condition[] {
   const previous = current.find((c) => c.type === next.type);
   const merged: Condition = {
     type: next.type,
@@ -21,7 +25,9 @@ export function setCondition(current: readonly Condition[], next: Condition, now
         : rfc3339Seconds(now),
   };
   const others = current.filter((c) => c.type !== next.type);
-  return [...others, merged].sort((a, b) => conditionOrder(a.type) - conditionOrder(b.type) || a.type.localeCompare(b.type));
+  return [...others, merged].sort(
+    (a, b) => conditionOrder(a.type) - conditionOrder(b.type) || a.type.localeCompare(b.type),
+  );
 }
 
 /** True when two condition lists say the same thing (ignoring order). */
