@@ -1,0 +1,215 @@
+/**
+ * The gateway, built by a factory and driven by plain `node:http` handlers: `main.ts` creates
+ * the servers, the logger, the metrics Registry and the rate limiter, and calls `listen`;
+ * tests drive the same handlers in-process. No web framework: the gateway's surface is a handful
+ * of fixed endpoints plus one pipeline (pipeline/handle-request.ts) that must see the raw
+ * request target and stream bodies both ways, which node:http gives directly.
+ *
+ * Snapshots: `update()` builds everything a request needs (indexes, operation matchers, keys,
+ * upstream pools) BEFORE swapping one reference; a request keeps the state it started with
+ * until its response ends, and pools a new snapshot no longer uses close only after the last
+ * such request. Updates are serialised: the last one called wins. A failed update keeps the
+ * previous state.
+ */
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { handleAdminRequest } from './admin/handle-admin.ts';
+import { bearerChallenge, errorBody, GatewayError, toGatewayError } from './errors.ts';
+import { loadSigningKeys } from './oauth/keys.ts';
+import type { SigningKeySet } from './oauth/signing-keys.ts';
+import { pathWithoutQuery } from './observability/logger.ts';
+import { createMetrics, NO_API, statusClass } from './observability/metrics.ts';
+import { REQUEST_ID_HEADER, requestIdOf } from './observability/request-id.ts';
+import { handleGatewayRequest, type RequestRecord } from './pipeline/handle-request.ts';
+import { sendJson } from './pipeline/reserved-endpoints.ts';
+import { prepareApis, type ServingState, servingState } from './pipeline/serving-state.ts';
+import { createUpstreamPools, type UpstreamPoolOptions } from './proxy/pools.ts';
+import type { RateLimiter } from './ratelimit/limiter.ts';
+import { loadSnapshot } from './snapshot/loaded.ts';
+import type { Snapshot } from './snapshot/schema.ts';
+
+export interface GatewayOptions {
+  logger: Logger;
+  /** Metrics are registered here (never on prom-client's global registry). */
+  registry: Registry;
+  limiter: RateLimiter;
+  /** The URL clients reach the gateway at: issuers are `{publicUrl}{basePath}`. */
+  publicUrl: string;
+  /** The environment this gateway serves: a snapshot of another one is refused. */
+  environment: string;
+  now?: () => Date;
+  /** Options of the per-origin undici pools. */
+  upstream?: UpstreamPoolOptions;
+  /** Largest token request body, in bytes (default 64 KiB). */
+  maxTokenRequestBytes?: number;
+}
+
+export interface Gateway {
+  /** The main port: reserved endpoints and the Api pipeline. Never rejects. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The admin port: `/healthz`, `/readyz`, `/metrics`. Never rejects. */
+  handleAdmin(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** Loads a snapshot and its environment's signing keys; throws (keeping the previous state) when they cannot be served. */
+  update(snapshot: Snapshot, keys: SigningKeySet): Promise<void>;
+  /** The version of the snapshot being served, undefined before the first successful update. */
+  readonly loadedVersion: string | undefined;
+  /** Closes the upstream pools (after in-flight requests). Call once the servers stopped accepting. */
+  close(): Promise<void>;
+}
+
+/** A ServingState plus what it takes to release it once superseded and idle. */
+interface Generation {
+  state: ServingState;
+  inflight: number;
+  superseded: boolean;
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+  const { logger, registry, limiter, publicUrl } = options;
+  const now = options.now ?? (() => new Date());
+  const maxTokenRequestBytes = options.maxTokenRequestBytes ?? 64 * 1024;
+  const metrics = createMetrics(registry);
+  const pools = createUpstreamPools(options.upstream);
+  let current: Generation | undefined;
+  let updates: Promise<void> = Promise.resolve();
+
+  const enter = (generation: Generation): void => {
+    generation.inflight++;
+  };
+  const leave = (generation: Generation): void => {
+    generation.inflight--;
+    if (generation.superseded && generation.inflight === 0) generation.state.pools.release();
+  };
+
+  async function load(snapshot: Snapshot, keySet: SigningKeySet): Promise<void> {
+    try {
+      if (snapshot.environment !== options.environment) {
+        throw new Error(
+          `Snapshot of environment ${snapshot.environment}, this gateway serves ${options.environment}.`,
+        );
+      }
+      const loaded = loadSnapshot(snapshot);
+      const apis = prepareApis(loaded);
+      const keys = await loadSigningKeys(keySet, now());
+      const next: Generation = {
+        state: servingState(loaded, keys, apis, pools),
+        inflight: 0,
+        superseded: false,
+      };
+      const previous = current;
+      current = next;
+      if (previous) {
+        previous.superseded = true;
+        if (previous.inflight === 0) previous.state.pools.release();
+      }
+    } catch (error) {
+      metrics.snapshotLoads.inc({ result: 'failure' });
+      throw error;
+    }
+    metrics.snapshotLoads.inc({ result: 'success' });
+    metrics.snapshotInfo.reset();
+    metrics.snapshotInfo.set({ environment: snapshot.environment, version: snapshot.version }, 1);
+    logger.info({ version: snapshot.version, apis: snapshot.apis.length }, 'snapshot loaded');
+  }
+
+  async function handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const requestId = requestIdOf(req.headers);
+    const log = logger.child({ requestId });
+    const record: RequestRecord = {};
+    const generation = current;
+    if (generation) enter(generation);
+    try {
+      if (!generation) {
+        throw new GatewayError(
+          'service_unavailable',
+          'The gateway has not loaded its configuration yet.',
+          {
+            headers: { 'retry-after': '1' },
+          },
+        );
+      }
+      await handleGatewayRequest(req, res, {
+        state: generation.state,
+        requestId,
+        now: now(),
+        limiter,
+        publicUrl,
+        maxTokenRequestBytes,
+        metrics,
+        record,
+      });
+    } catch (error) {
+      const gatewayError = toGatewayError(error);
+      record.error = gatewayError.code;
+      try {
+        sendError(res, gatewayError, requestId, log);
+      } catch (sendFailure) {
+        log.error({ err: sendFailure }, 'error response failed');
+        res.destroy();
+      }
+    } finally {
+      if (generation) leave(generation);
+      // 499 (nginx's convention): the client went away before the response could be sent.
+      const status = record.aborted && !res.headersSent ? 499 : res.statusCode;
+      const api = record.api ?? NO_API;
+      const seconds = (performance.now() - started) / 1000;
+      metrics.requests.inc({ api, status_class: statusClass(status) });
+      metrics.requestDuration.observe({ api }, seconds);
+      log.info(
+        {
+          method: req.method,
+          path: pathWithoutQuery(req.url ?? ''),
+          status,
+          durationMs: Math.round(seconds * 1000),
+          ...record,
+        },
+        'request completed',
+      );
+    }
+  }
+
+  return {
+    handleRequest,
+    handleAdmin: (req, res) =>
+      handleAdminRequest(req, res, {
+        registry,
+        logger,
+        loadedVersion: () => current?.state.loaded.snapshot.version,
+      }),
+    update(snapshot, keys) {
+      // Serialised, so two reloads can never finish out of order.
+      const run = updates.then(() => load(snapshot, keys));
+      updates = run.catch(() => undefined);
+      return run;
+    },
+    get loadedVersion() {
+      return current?.state.loaded.snapshot.version;
+    },
+    async close() {
+      await updates;
+      await pools.close();
+    },
+  };
+}
+
+/** Answers a GatewayError: RFC 6749-shaped JSON, `WWW-Authenticate` for 401/403 of resources. */
+function sendError(res: ServerResponse, error: GatewayError, requestId: string, log: Logger): void {
+  if (error.code === 'server_error') log.error({ err: error.cause ?? error }, 'request failed');
+  else if (error.cause !== undefined)
+    log.warn({ err: error.cause, code: error.code }, 'request failed');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = {
+    ...error.headers,
+    [REQUEST_ID_HEADER]: requestId,
+    'cache-control': 'no-store',
+  };
+  const challenge = bearerChallenge(error);
+  if (challenge) headers['www-authenticate'] = challenge;
+  sendJson(res, error.status, errorBody(error), headers);
+}
