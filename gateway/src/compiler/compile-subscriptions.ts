@@ -171,11 +171,15 @@ export function compileSubscription(
     result.details.droppedScopes = dropped;
   }
 
-  let override: RateLimitRule[] | undefined;
+  // Every limit that applies is enforced (SPEC.md): the Subscription's own limits add to the
+  // Api's and the Product's, never replace them. A Subscription lives in the consumer's
+  // namespace, so letting it replace the platform team's limits would let a consumer raise its
+  // own; a higher limit for one consumer is a Product (a plan) of its own.
+  let subscriptionRules: RateLimitRule[] = [];
   if (spec.rateLimit !== undefined) {
     const rules = rateLimitRules(spec.rateLimit, 'subscription', id, 'spec.rateLimit');
     if ('problem' in rules) result.problems.push({ reason: 'InvalidSpec', message: rules.problem });
-    else override = rules.rules;
+    else subscriptionRules = rules.rules;
   }
 
   const options = spec.credentials ?? {};
@@ -239,7 +243,7 @@ export function compileSubscription(
       apiId: api.id,
       scopes,
       ...(productId !== undefined ? { productId } : {}),
-      rateLimit: structuredClone(override ?? [...api.rateLimit, ...productRules]),
+      rateLimit: structuredClone([...api.rateLimit, ...productRules, ...subscriptionRules]),
     };
   });
   grants.sort((a, b) => codeUnitOrder(a.apiId, b.apiId));
