@@ -19,6 +19,13 @@ export interface SigningKey {
   privateJwk: JWK;
   /** RFC 3339: when a retired key leaves the JWKS. */
   retireAfter?: string;
+  /** RFC 3339: when the key was generated (bookkeeping of the operator's rotation). */
+  createdAt?: string;
+  /**
+   * RFC 3339: for a `next` key, when it may start signing (it is published before that); for an
+   * `active` key, when it started signing. The operator rotates from it; gateways ignore it.
+   */
+  activateAfter?: string;
 }
 
 export interface SigningKeySet {

@@ -7,12 +7,17 @@
  * cleanly releases the Lease, and the other replica takes over at its next retry.
  */
 
-import { ApiException, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import {
+  hasStatus,
+  type KubeClient,
+  resourcePath,
+} from '../../../gateway/src/kubernetes/kube-client.ts';
 import { microTime } from '../../../gateway/src/kubernetes/micro-time.ts';
 
 export interface LeaderElectionOptions {
-  coordination: CoordinationV1Api;
+  client: KubeClient;
   namespace: string;
   name: string;
   identity: string;
@@ -37,7 +42,20 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
   const renewDeadlineMs = options.renewDeadlineMs ?? 7_000;
   const retryPeriodMs = options.retryPeriodMs ?? 2_000;
   const now = options.now ?? (() => new Date());
-  const { coordination, namespace, name, identity, logger } = options;
+  const { client, namespace, name, identity, logger } = options;
+  const path = resourcePath({
+    group: 'coordination.k8s.io',
+    version: 'v1',
+    resource: 'leases',
+    namespace,
+    name,
+  });
+  const collection = resourcePath({
+    group: 'coordination.k8s.io',
+    version: 'v1',
+    resource: 'leases',
+    namespace,
+  });
 
   let leader = false;
   let stopped = false;
@@ -47,48 +65,46 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
   let observed: { holder: string; renewTime: string; at: number } | undefined;
 
   async function tryAcquireOrRenew(): Promise<boolean> {
-    const current = now();
-    let lease: V1Lease | undefined;
-    try {
-      lease = await coordination.readNamespacedLease({ name, namespace });
-    } catch (error) {
-      if (!(error instanceof ApiException && error.code === 404)) throw error;
-    }
-    const spec = {
-      holderIdentity: identity,
-      leaseDurationSeconds,
-      acquireTime: microTime(current),
-      renewTime: microTime(current),
-      leaseTransitions: 0,
-    };
+    const current = microTime(now());
+    const lease = await client.get<V1Lease>(path);
     if (!lease) {
-      await coordination.createNamespacedLease({
-        namespace,
-        body: { metadata: { name, namespace }, spec: spec as never },
-      });
+      await client.create(collection, {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name, namespace },
+        spec: {
+          holderIdentity: identity,
+          leaseDurationSeconds,
+          acquireTime: current,
+          renewTime: current,
+          leaseTransitions: 0,
+        },
+      } as never);
       return true;
     }
-    const holder = lease.spec?.holderIdentity ?? '';
-    const renewTime = String(lease.spec?.renewTime ?? '');
+    const spec = lease.spec ?? {};
+    const holder = spec.holderIdentity ?? '';
+    const renewTime = String(spec.renewTime ?? '');
     if (holder && holder !== identity) {
       if (!observed || observed.holder !== holder || observed.renewTime !== renewTime) {
         observed = { holder, renewTime, at: Date.now() };
       }
-      const duration = (lease.spec?.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
+      const duration = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
       if (Date.now() - observed.at < duration) return false;
       logger.info({ previousHolder: holder }, 'lease expired; taking over');
     }
-    const transitions = lease.spec?.leaseTransitions ?? 0;
-    const body: V1Lease = {
+    const ours = holder === identity;
+    await client.replace(path, {
       ...lease,
       spec: {
         ...spec,
-        acquireTime: (holder === identity ? lease.spec?.acquireTime : spec.acquireTime) as never,
-        renewTime: spec.renewTime as never,
-        leaseTransitions: holder === identity ? transitions : transitions + 1,
+        holderIdentity: identity,
+        leaseDurationSeconds,
+        acquireTime: (ours ? spec.acquireTime : current) as never,
+        renewTime: current as never,
+        leaseTransitions: (spec.leaseTransitions ?? 0) + (ours ? 0 : 1),
       },
-    };
-    await coordination.replaceNamespacedLease({ name, namespace, body });
+    });
     return true;
   }
 
@@ -97,16 +113,23 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
     try {
       const ok = await tryAcquireOrRenew();
       if (ok) lastRenew = Date.now();
+      if (stopped) return;
       if (ok && !leader) {
         leader = true;
         logger.info({ lease: `${namespace}/${name}`, identity }, 'became leader');
-        await options.onStartedLeading();
+        // Not awaited: renewals must go on while the leader starts its work.
+        void Promise.resolve()
+          .then(options.onStartedLeading)
+          .catch((error: unknown) =>
+            logger.error({ err: (error as Error).message }, 'starting to lead failed'),
+          );
       } else if (!ok && leader) {
         loseLeadership('another candidate holds the lease');
       }
     } catch (error) {
       // A conflict means another candidate wrote first; anything else is an API outage.
-      logger.debug({ err: (error as Error).message }, 'lease update failed');
+      if (!hasStatus(error, 409))
+        logger.debug({ err: (error as Error).message }, 'lease update failed');
       if (leader && Date.now() - lastRenew > renewDeadlineMs) {
         loseLeadership('could not renew the lease in time');
       }
@@ -132,12 +155,11 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       if (!leader) return;
       leader = false;
       try {
-        const lease = await coordination.readNamespacedLease({ name, namespace });
-        if (lease.spec?.holderIdentity === identity) {
-          // Released: an expired, holder-less lease that the next candidate takes at once.
-          lease.spec.holderIdentity = undefined as never;
-          lease.spec.leaseDurationSeconds = 1;
-          await coordination.replaceNamespacedLease({ name, namespace, body: lease });
+        const lease = await client.get<V1Lease>(path);
+        if (lease?.spec?.holderIdentity === identity) {
+          // Released: a holder-less lease, which the next candidate takes at once.
+          const { holderIdentity: _holder, ...spec } = lease.spec;
+          await client.replace(path, { ...lease, spec: { ...spec, leaseDurationSeconds: 1 } });
         }
       } catch (error) {
         logger.warn({ err: (error as Error).message }, 'could not release the lease');

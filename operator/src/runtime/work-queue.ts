@@ -7,6 +7,8 @@
  * - a terminal error is not retried (the next change to the object queues it again).
  */
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class TerminalError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -25,7 +27,7 @@ export interface WorkQueueOptions {
 
 export interface WorkQueue {
   add(key: string): void;
-  /** Add after a delay (e.g. a scheduled rotation); earlier adds still win. */
+  /** Add after a delay (e.g. a scheduled rotation); of several pending delays the earliest wins. */
   addAfter(key: string, delayMs: number): void;
   start(): void;
   /** Stops taking keys and waits for the ones in progress. */
@@ -48,7 +50,7 @@ export function createWorkQueue(
   const processing = new Set<string>();
   const dirty = new Set<string>();
   const failures = new Map<string, number>();
-  const timers = new Map<string, NodeJS.Timeout>();
+  const timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
   const idleWaiters: Array<() => void> = [];
   let running = false;
   let active = 0;
@@ -66,13 +68,19 @@ export function createWorkQueue(
   }
 
   function addAfter(key: string, delayMs: number): void {
-    if (timers.has(key)) return;
+    // setTimeout fires at once for delays beyond ~24.8 days: wait at most that long (the key
+    // is looked at then, and can ask again).
+    const delay = Math.max(0, Math.min(delayMs, MAX_TIMER_MS));
+    const due = Date.now() + delay;
+    const pending = timers.get(key);
+    if (pending && pending.due <= due) return;
+    if (pending) clearTimeout(pending.timer);
     const timer = setTimeout(() => {
       timers.delete(key);
       add(key);
-    }, delayMs);
+    }, delay);
     timer.unref();
-    timers.set(key, timer);
+    timers.set(key, { timer, due });
   }
 
   function pump(): void {
@@ -125,7 +133,7 @@ export function createWorkQueue(
     },
     async stop() {
       running = false;
-      for (const timer of timers.values()) clearTimeout(timer);
+      for (const { timer } of timers.values()) clearTimeout(timer);
       timers.clear();
       if (active > 0) await new Promise<void>((resolve) => (stopWaiter = resolve));
     },

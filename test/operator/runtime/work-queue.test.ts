@@ -66,4 +66,17 @@ describe('work queue', () => {
     expect(delays.filter((d) => d !== undefined)).toEqual([10, 20]);
     await queue.stop();
   });
+
+  it('runs a key at the earliest of several scheduled times', async () => {
+    const seen: number[] = [];
+    const started = Date.now();
+    const queue = createWorkQueue(async () => void seen.push(Date.now() - started));
+    queue.start();
+    queue.addAfter('k', 60_000); // e.g. a rotation due much later...
+    queue.addAfter('k', 10); // ...and an expiry due now: the earlier wins
+    queue.addAfter('k', 30_000);
+    await tick(100);
+    expect(seen).toHaveLength(1);
+    await queue.stop();
+  });
 });
