@@ -219,7 +219,10 @@ export function compileSubscription(
         apiKey,
       });
       if ('problems' in read) result.problems.push(...read.problems);
-      else values = read.values;
+      else {
+        values = read.values;
+        result.notes.push(...read.notes);
+      }
     }
   } else {
     const issued = context.issued.get(id);
@@ -287,47 +290,74 @@ export function compileSubscription(
   }
 }
 
-/** The credential values of an `existingSecret`, or what is wrong with it (naming keys, never values). */
+/**
+ * The credential values of an `existingSecret`, or what is wrong with it (naming keys, never
+ * values). The Secret is the user's: whatever it holds is used, and what it lacks is reported in
+ * a note rather than refusing the Subscription (a Secret with only `api_key` still gives a
+ * working API key). Only a Secret that holds nothing usable, or undecodable data, is refused.
+ */
 function fromExistingSecret(
   secret: SecretResource,
   subscriptionId: string,
   needs: { clientId: boolean; clientSecret: boolean; apiKey: boolean },
-): { values: IssuedCredentials } | { problems: Problem[] } {
+): { values: IssuedCredentials; notes: string[] } | { problems: Problem[] } {
   const name = `${secret.metadata.namespace}/${secret.metadata.name}`;
   const { values, invalidKeys } = credentialsFromSecret(secret);
-  const problems: Problem[] = invalidKeys.map((key) => ({
-    reason: 'SecretInvalid',
-    message: `key ${key} of Secret ${name} is not valid base64`,
-  }));
-  const missing = [
-    needs.clientId && !values.clientId ? SECRET_KEYS.clientId : undefined,
-    needs.clientSecret && !values.clientSecret ? SECRET_KEYS.clientSecret : undefined,
-    needs.apiKey && !values.apiKey ? SECRET_KEYS.apiKey : undefined,
-  ].filter((key) => key !== undefined && !invalidKeys.includes(key));
-  if (missing.length > 0) {
-    problems.push({
-      reason: 'SecretInvalid',
-      message: `Secret ${name} lacks ${missing.join(', ')}, which the enabled credentials need`,
-    });
-  }
-  for (const field of ['clientSecret', 'apiKey', 'apiKeySecondary'] as const) {
-    const value = values[field];
-    if (value !== undefined && value.length < MIN_SECRET_LENGTH) {
-      problems.push({
+  if (invalidKeys.length > 0) {
+    return {
+      problems: invalidKeys.map((key) => ({
         reason: 'SecretInvalid',
-        message: `key ${SECRET_KEYS[field]} of Secret ${name} is shorter than ${MIN_SECRET_LENGTH} characters`,
-      });
-    }
+        message: `key ${key} of Secret ${name} is not valid base64`,
+      })),
+    };
   }
-  if (problems.length > 0) return { problems };
+  const clientUsable = needs.clientId && values.clientId !== undefined;
+  const secretUsable = needs.clientSecret && clientUsable && values.clientSecret !== undefined;
+  const keyUsable = needs.apiKey && values.apiKey !== undefined;
+  if (!secretUsable && !keyUsable && !(clientUsable && !needs.clientSecret)) {
+    const wanted = [
+      needs.clientId ? SECRET_KEYS.clientId : undefined,
+      needs.clientSecret ? SECRET_KEYS.clientSecret : undefined,
+      needs.apiKey ? SECRET_KEYS.apiKey : undefined,
+    ].filter((key) => key !== undefined);
+    return {
+      problems: [
+        {
+          reason: 'SecretInvalid',
+          message: `Secret ${name} holds no usable credential: it needs ${wanted.join(', ')}`,
+        },
+      ],
+    };
+  }
+  const notes: string[] = [];
+  const missing = [
+    needs.clientSecret && !secretUsable
+      ? `${SECRET_KEYS.clientId}/${SECRET_KEYS.clientSecret}`
+      : undefined,
+    needs.apiKey && !keyUsable ? SECRET_KEYS.apiKey : undefined,
+  ].filter((key) => key !== undefined);
+  if (missing.length > 0) notes.push(`Secret ${name} lacks ${missing.join(', ')}: not usable`);
+  // Stored as a fast hash in every gateway's snapshot: a short value could be brute-forced from
+  // a leaked snapshot. Said, not refused: it is the user's Secret and the user's choice.
+  const short = (['clientSecret', 'apiKey', 'apiKeySecondary'] as const).filter(
+    (field) => (values[field]?.length ?? MIN_SECRET_LENGTH) < MIN_SECRET_LENGTH,
+  );
+  if (short.length > 0) {
+    notes.push(
+      `${short.map((field) => SECRET_KEYS[field]).join(', ')} of Secret ${name} is shorter than ${MIN_SECRET_LENGTH} characters; generated credentials are safer`,
+    );
+  }
   const secretValue = (value: string | undefined): IssuedSecret[] => (value ? [{ value }] : []);
   return {
     values: {
       // API keys alone need no client id: the Subscription's id names the consumer then.
       clientId: values.clientId ?? subscriptionId,
-      clientSecrets: secretValue(values.clientSecret),
-      apiKeys: [...secretValue(values.apiKey), ...secretValue(values.apiKeySecondary)],
+      clientSecrets: secretUsable ? secretValue(values.clientSecret) : [],
+      apiKeys: keyUsable
+        ? [...secretValue(values.apiKey), ...secretValue(values.apiKeySecondary)]
+        : [],
     },
+    notes,
   };
 }
 

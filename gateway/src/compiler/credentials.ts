@@ -20,7 +20,7 @@ export const SECRET_KEYS = {
 
 /**
  * A value a user put in an `existingSecret` is stored as a fast hash in a snapshot that every
- * gateway reads: a short one could be found by brute force, so it is refused.
+ * gateway reads: a shorter one could be found by brute force, so its status says so.
  */
 export const MIN_SECRET_LENGTH = 16;
 

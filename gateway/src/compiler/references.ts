@@ -107,5 +107,8 @@ export function namespaceAllowed(
 ): boolean {
   if (namespace === ownerNamespace) return true;
   const allowed = subscribers?.namespaces;
-  return Array.isArray(allowed) && (allowed.includes('*') || allowed.includes(namespace));
+  // No list: any namespace may subscribe (SPEC.md's own example subscribes from `acme` to a
+  // Product in `platform`); a platform team restricts it by listing namespaces.
+  if (!Array.isArray(allowed)) return true;
+  return allowed.includes('*') || allowed.includes(namespace);
 }

@@ -45,7 +45,7 @@ export interface RateLimitSpec {
 
 /** Who may subscribe to an Api or Product, and what they may be granted. */
 export interface SubscribersSpec {
-  /** Namespaces whose Subscriptions are accepted; `*` means any. Default: the object's own namespace. */
+  /** Namespaces whose Subscriptions are accepted; `*` means any. Default (absent): any namespace. The object's own namespace is always allowed. */
   namespaces?: string[];
   /** Scopes a Subscription may be granted. Default: every scope the targets declare. */
   scopes?: string[];
