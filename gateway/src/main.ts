@@ -94,6 +94,7 @@ async function run(command: GatewayCommand | KubernetesGatewayCommand): Promise<
     const password = process.env.APIWAY_REDIS_PASSWORD;
     redis = createRateLimitRedis({
       url: command.redisUrl,
+      cluster: command.redisCluster,
       ...(password !== undefined && password !== '' ? { password } : {}),
     });
     if (!(await redisReady(redis, REDIS_STARTUP_WAIT_MS))) {

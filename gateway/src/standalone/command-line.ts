@@ -21,7 +21,9 @@ Options:
   --admin-port N              /healthz, /readyz, /metrics (default: 9090)
   --public-url URL            the URL clients use; token issuers are {public-url}{basePath}
                               (default: http://HOST:PORT)
-  --redis-url URL             shared rate-limit counters (default: in memory)
+  --redis-url URL             shared rate-limit counters (default: in memory); the password
+                              may come from APIWAY_REDIS_PASSWORD instead of the URL
+  --redis-cluster             the URL names one node of a Redis Cluster
   --rate-limit-replicas N     replicas sharing that Redis: each local fallback limit is
                               limit/N while Redis is unreachable (default: 1)
   --log-level LEVEL           fatal, error, warn, info, debug, trace or silent (default: info)
@@ -46,6 +48,8 @@ export interface GatewayCommand {
   /** Absent: derived from the address the main port is bound to. */
   publicUrl?: string;
   redisUrl?: string;
+  /** The URL is a seed node of a Redis Cluster. */
+  redisCluster: boolean;
   rateLimitReplicas: number;
   logLevel: LogLevel;
   printCredentials: boolean;
@@ -118,6 +122,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
     host: values.host ?? '127.0.0.1',
     port: port as number,
     adminPort: adminPort as number,
+    redisCluster: values['redis-cluster'] ?? false,
     rateLimitReplicas: replicas as number,
     logLevel: logLevel as LogLevel,
     printCredentials: values['print-credentials'] ?? true,
@@ -144,6 +149,7 @@ function parse(argv: readonly string[]) {
       'admin-port': { type: 'string' },
       'public-url': { type: 'string' },
       'redis-url': { type: 'string' },
+      'redis-cluster': { type: 'boolean' },
       'rate-limit-replicas': { type: 'string' },
       'log-level': { type: 'string' },
       'print-credentials': { type: 'boolean' },
