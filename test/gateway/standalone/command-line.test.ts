@@ -13,6 +13,7 @@ describe('parseCommandLine', () => {
         host: '127.0.0.1',
         port: 8080,
         adminPort: 9090,
+        redisCluster: false,
         rateLimitReplicas: 1,
         logLevel: 'info',
         printCredentials: true,
