@@ -267,6 +267,9 @@ export function compileSubscription(
         : [],
     apiKeys: suspended ? [] : apiKeys,
     suspended,
+    ...(values.tokensNotBefore !== undefined && !suspended
+      ? { tokensNotBefore: values.tokensNotBefore }
+      : {}),
     clientCredentials,
     apiKey,
     ...(codeFlow !== undefined

@@ -43,6 +43,8 @@ export interface IssuedCredentials {
   clientSecrets: IssuedSecret[];
   /** Primary first, then secondary, then rotated-out ones in their grace period. */
   apiKeys: IssuedSecret[];
+  /** RFC 3339: access tokens issued before this are refused (set when a suspension is lifted). */
+  tokensNotBefore?: string;
 }
 
 export interface CompileInput {

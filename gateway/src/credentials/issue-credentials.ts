@@ -23,7 +23,7 @@ const DEFAULT_GRACE_PERIOD_SECONDS = 86_400;
 export const CLIENT_SECRET_PREFIX = 'apw_cs_';
 export const API_KEY_PREFIX = 'apw_ak_';
 
-export type CredentialName = 'clientId' | 'clientSecret' | 'apiKey' | 'apiKeySecondary';
+export type CredentialName = 'clientId' | 'clientSecret' | 'apiKey' | 'apiKeySecondary' | 'tokens';
 
 /** One secret value and its rotated-out predecessors. */
 export interface RotatingSecret {
@@ -44,15 +44,23 @@ export interface StoredCredentials {
   /** Absent when `credentials.apiKey` is false. */
   apiKey?: RotatingSecret;
   apiKeySecondary?: RotatingSecret;
+  /** Whether the Subscription was suspended when this was last brought up to date. */
+  suspended?: boolean;
+  /**
+   * RFC 3339: access tokens issued before this are refused. Set when a suspension is lifted, so
+   * that resuming a Subscription brings back its keys but never the tokens it was revoked with.
+   */
+  tokensNotBefore?: string;
 }
 
 export interface CredentialChange {
   credential: CredentialName;
   /**
    * `issued`: a first value; `rotated`: a new value replaced one (kept for the grace period);
-   * `removed`: no longer enabled; `expired`: a rotated-out value's grace period ended.
+   * `removed`: no longer enabled; `expired`: a rotated-out value's grace period ended;
+   * `suspended` / `resumed` (credential `tokens`): tokens minted before a resume stay revoked.
    */
-  action: 'issued' | 'rotated' | 'removed' | 'expired';
+  action: 'issued' | 'rotated' | 'removed' | 'expired' | 'suspended' | 'resumed';
   /** For `rotated`: when the previous value stops working (RFC 3339). */
   previousValidUntil?: string;
 }
@@ -91,13 +99,23 @@ export function issueCredentials(
     changes.push({ credential: 'clientId', action: 'issued' });
   }
   const credentials: StoredCredentials = { clientId };
+  // Suspension revokes every token minted so far, for good: lifting it moves the tokens'
+  // not-before to now (a suspended credential mints none, so nothing newer is lost).
+  const suspended = subscription.spec.suspended === true;
+  if (suspended) credentials.suspended = true;
+  if (previous?.tokensNotBefore !== undefined)
+    credentials.tokensNotBefore = previous.tokensNotBefore;
+  if (previous !== undefined && (previous.suspended === true) !== suspended) {
+    if (!suspended) credentials.tokensNotBefore = now.toISOString();
+    changes.push({ credential: 'tokens', action: suspended ? 'suspended' : 'resumed' });
+  }
 
   const clientCredentials = spec.clientCredentials ?? true;
   const confidentialCodeClient =
     spec.authorizationCode !== undefined && spec.authorizationCode.public !== true;
   const apiKeys = spec.apiKey ?? true;
 
-  const wanted: Array<[Exclude<CredentialName, 'clientId'>, boolean, string, number]> = [
+  const wanted: Array<[Exclude<CredentialName, 'clientId' | 'tokens'>, boolean, string, number]> = [
     [
       'clientSecret',
       clientCredentials || confidentialCodeClient,
@@ -161,6 +179,7 @@ export function toIssuedCredentials(stored: StoredCredentials, now: Date): Issue
   const secondary = valid(stored.apiKeySecondary);
   return {
     clientId: stored.clientId,
+    ...(stored.tokensNotBefore !== undefined ? { tokensNotBefore: stored.tokensNotBefore } : {}),
     clientSecrets: valid(stored.clientSecret),
     // Primary, then secondary, then every rotated-out key (the compiler's documented order).
     apiKeys: [

@@ -122,6 +122,8 @@ export interface SnapshotCredential {
   /** Valid API keys: primary, secondary, and rotated-out ones in their grace period. */
   apiKeys: HashedSecret[];
   suspended: boolean;
+  /** RFC 3339: access tokens issued (`iat`) before this are refused; set when a suspension is lifted. */
+  tokensNotBefore?: string;
   /** Which ways of authenticating this Subscription enabled. */
   clientCredentials: boolean;
   apiKey: boolean;

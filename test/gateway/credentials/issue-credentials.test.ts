@@ -41,6 +41,34 @@ describe('issueCredentials', () => {
     ]);
   });
 
+  it('lifting a suspension keeps every credential but revokes the tokens minted before it', () => {
+    const first = issueCredentials(subscription(), undefined, t0, randomBytes);
+    const suspended = issueCredentials(
+      subscription({ suspended: true }),
+      first.credentials,
+      later(60),
+      randomBytes,
+    );
+    expect(suspended.changes).toEqual([{ credential: 'tokens', action: 'suspended' }]);
+    const resumed = issueCredentials(
+      subscription(),
+      suspended.credentials,
+      later(120),
+      randomBytes,
+    );
+    expect(resumed.changes).toEqual([{ credential: 'tokens', action: 'resumed' }]);
+    expect(resumed.credentials.clientSecret).toEqual(first.credentials.clientSecret);
+    expect(resumed.credentials.apiKey).toEqual(first.credentials.apiKey);
+    expect(resumed.credentials.tokensNotBefore).toBe(later(120).toISOString());
+    expect(toIssuedCredentials(resumed.credentials, later(130)).tokensNotBefore).toBe(
+      later(120).toISOString(),
+    );
+    // Later reloads keep it, and change nothing.
+    const again = issueCredentials(subscription(), resumed.credentials, later(999), randomBytes);
+    expect(again.changes).toEqual([]);
+    expect(again.credentials.tokensNotBefore).toBe(later(120).toISOString());
+  });
+
   it('never regenerates what was issued (a restart or reload changes nothing)', () => {
     const first = issueCredentials(subscription(), undefined, t0, randomBytes);
     const again = issueCredentials(subscription(), first.credentials, later(3600), randomBytes);

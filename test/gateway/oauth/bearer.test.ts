@@ -149,6 +149,22 @@ describe('revocation through the snapshot (takes effect at the next reload)', ()
     await expectInvalidToken(token, context(DESIGN, suspended), /suspended/);
   });
 
+  it('the suspension was lifted: tokens minted before it stay revoked, new ones work', async () => {
+    const token = await tokenFor('acme-direct');
+    const resumed = withCredential('acme-direct', (c) => ({
+      ...c,
+      tokensNotBefore: new Date(NOW.getTime() + 1000).toISOString(),
+    }));
+    await expectInvalidToken(token, context(DESIGN, resumed), /revoked/);
+    const resumedEarlier = withCredential('acme-direct', (c) => ({
+      ...c,
+      tokensNotBefore: new Date(NOW.getTime() - 60_000).toISOString(),
+    }));
+    await expect(
+      authenticateBearerToken(token, context(DESIGN, resumedEarlier)),
+    ).resolves.toMatchObject({ clientId: expect.any(String) });
+  });
+
   it('the Product no longer contains the Api: the member token stops working there, not elsewhere', async () => {
     const designToken = await tokenFor('acme-platform', DESIGN);
     const recommendationsToken = await tokenFor('acme-platform', RECOMMENDATIONS);

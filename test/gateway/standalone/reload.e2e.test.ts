@@ -100,6 +100,35 @@ describe('revoking', () => {
     );
   });
 
+  it('lifting a suspension brings back the API keys, never the tokens it revoked', async () => {
+    const platform = await readCredentials(fixture.stateDir, 'acme/acme-platform');
+    const revoked = await mintToken(gateway.url, DESIGN, platform);
+    const write = (extra: { suspended?: boolean }) =>
+      change(() =>
+        fixture.write(
+          'acme-platform.yaml',
+          subscriptionYaml(
+            'acme-platform',
+            'product: {name: apiway-platform, namespace: platform}',
+            ['read:design', 'read:recommendations'],
+            extra,
+          ),
+        ),
+      );
+    await write({ suspended: true });
+    expect((await call(gateway.url, `${DESIGN}/designs`, { token: revoked })).status).toBe(401);
+    // Tokens carry whole seconds: let the resume happen in a later second than the mint.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await write({});
+
+    expect((await call(gateway.url, `${DESIGN}/catalog`, { apiKey: platform.apiKey })).status).toBe(
+      200,
+    );
+    expect((await call(gateway.url, `${DESIGN}/designs`, { token: revoked })).status).toBe(401);
+    const fresh = await mintToken(gateway.url, DESIGN, platform);
+    expect((await call(gateway.url, `${DESIGN}/designs`, { token: fresh })).status).toBe(200);
+  });
+
   it('deleting a Subscription file stops its API keys and tokens, and deletes its credentials', async () => {
     const narrow = await readCredentials(fixture.stateDir, 'acme/acme-narrow');
     const token = await mintToken(gateway.url, DESIGN, narrow);
