@@ -17,6 +17,12 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { handleAdminRequest } from './admin/handle-admin.ts';
 import { bearerChallenge, errorBody, GatewayError, toGatewayError } from './errors.ts';
+import type { IdpHealth } from './idp/idp-health.ts';
+import { createIdpTrust, type IdpTiming, type IdpTrust } from './idp/idp-trust.ts';
+import { createIdpMetrics } from './idp/metrics.ts';
+import { createMemoryAuthorizationStore } from './oauth/authorize/memory-store.ts';
+import type { AuthorizationServices } from './oauth/authorize/services.ts';
+import type { AuthorizationStore } from './oauth/authorize/store.ts';
 import { loadSigningKeys } from './oauth/keys.ts';
 import type { SigningKeySet } from './oauth/signing-keys.ts';
 import { pathWithoutQuery } from './observability/logger.ts';
@@ -44,6 +50,17 @@ export interface GatewayOptions {
   upstream?: UpstreamPoolOptions;
   /** Largest token request body, in bytes (default 64 KiB). */
   maxTokenRequestBytes?: number;
+  // --- Authorization code flow and external IdPs (issue 6) ---
+  /**
+   * Where sign-ins in progress, codes and code-replay revocations live. Several replicas need
+   * a shared one: `createRedisAuthorizationStore` (oauth/authorize/redis-store.ts). Default: in
+   * memory (one replica). Not closed by the gateway when given.
+   */
+  authorizationStore?: AuthorizationStore;
+  /** Every HTTP request to an IdP (discovery, JWKS, login token endpoint). Default: global fetch. */
+  idpFetch?: typeof fetch;
+  /** Retry, refresh and cooldown periods of IdP discovery and keys (tests shorten them). */
+  idpTiming?: Partial<IdpTiming>;
 }
 
 export interface Gateway {
@@ -51,8 +68,19 @@ export interface Gateway {
   handleRequest(req: IncomingMessage, res: ServerResponse): Promise<void>;
   /** The admin port: `/healthz`, `/readyz`, `/metrics`. Never rejects. */
   handleAdmin(req: IncomingMessage, res: ServerResponse): Promise<void>;
-  /** Loads a snapshot and its environment's signing keys; throws (keeping the previous state) when they cannot be served. */
-  update(snapshot: Snapshot, keys: SigningKeySet): Promise<void>;
+  /**
+   * Loads a snapshot and its environment's signing keys; throws (keeping the previous state) when
+   * they cannot be served. `idpLoginSecrets`: the client secret of each IdpAssociation `login`
+   * that has a `clientSecretRef`, by IdpAssociation id (`namespace/name`); see
+   * idp/login-secrets.ts. Omitted: no login secret (public login clients only).
+   */
+  update(
+    snapshot: Snapshot,
+    keys: SigningKeySet,
+    idpLoginSecrets?: ReadonlyMap<string, string>,
+  ): Promise<void>;
+  /** Discovery and key health of every IdpAssociation of the current snapshot (for its status). */
+  idpHealth(): IdpHealth[];
   /** The version of the snapshot being served, undefined before the first successful update. */
   readonly loadedVersion: string | undefined;
   /** Closes the upstream pools (after in-flight requests). Call once the servers stopped accepting. */
@@ -72,6 +100,20 @@ export function createGateway(options: GatewayOptions): Gateway {
   const maxTokenRequestBytes = options.maxTokenRequestBytes ?? 64 * 1024;
   const metrics = createMetrics(registry);
   const pools = createUpstreamPools(options.upstream);
+  let idps: IdpTrust | undefined;
+  const idpMetrics = createIdpMetrics(registry, () => idps?.health() ?? []);
+  idps = createIdpTrust({
+    logger,
+    metrics: idpMetrics,
+    now,
+    ...(options.idpFetch ? { fetch: options.idpFetch } : {}),
+    ...(options.idpTiming ? { timing: options.idpTiming } : {}),
+  });
+  const authorization: AuthorizationServices = {
+    idps,
+    store: options.authorizationStore ?? createMemoryAuthorizationStore(),
+    logger,
+  };
   let current: Generation | undefined;
   let updates: Promise<void> = Promise.resolve();
 
@@ -83,7 +125,11 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (generation.superseded && generation.inflight === 0) generation.state.pools.release();
   };
 
-  async function load(snapshot: Snapshot, keySet: SigningKeySet): Promise<void> {
+  async function load(
+    snapshot: Snapshot,
+    keySet: SigningKeySet,
+    idpLoginSecrets: ReadonlyMap<string, string> | undefined,
+  ): Promise<void> {
     try {
       if (snapshot.environment !== options.environment) {
         throw new Error(
@@ -100,6 +146,8 @@ export function createGateway(options: GatewayOptions): Gateway {
       };
       const previous = current;
       current = next;
+      // After the swap (it never throws): IdPs the snapshot names start discovery in the background.
+      authorization.idps.sync(snapshot.idps, idpLoginSecrets);
       if (previous) {
         previous.superseded = true;
         if (previous.inflight === 0) previous.state.pools.release();
@@ -139,6 +187,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         publicUrl,
         maxTokenRequestBytes,
         metrics,
+        authorization,
         record,
       });
     } catch (error) {
@@ -179,17 +228,20 @@ export function createGateway(options: GatewayOptions): Gateway {
         logger,
         loadedVersion: () => current?.state.loaded.snapshot.version,
       }),
-    update(snapshot, keys) {
+    update(snapshot, keys, idpLoginSecrets) {
       // Serialised, so two reloads can never finish out of order.
-      const run = updates.then(() => load(snapshot, keys));
+      const run = updates.then(() => load(snapshot, keys, idpLoginSecrets));
       updates = run.catch(() => undefined);
       return run;
     },
+    idpHealth: () => authorization.idps.health(),
     get loadedVersion() {
       return current?.state.loaded.snapshot.version;
     },
     async close() {
       await updates;
+      authorization.idps.close();
+      if (!options.authorizationStore) await authorization.store.close();
       await pools.close();
     },
   };

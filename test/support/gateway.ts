@@ -30,6 +30,8 @@ export interface StartGatewayOptions {
   now?: () => Date;
   upstream?: GatewayOptions['upstream'];
   environment?: string;
+  /** Authorization code flow and IdP options (issue 6), passed to `createGateway` as they are. */
+  authorization?: Pick<GatewayOptions, 'authorizationStore' | 'idpFetch' | 'idpTiming'>;
 }
 
 export async function startGateway(options: StartGatewayOptions = {}): Promise<RunningGateway> {
@@ -52,6 +54,7 @@ export async function startGateway(options: StartGatewayOptions = {}): Promise<R
     environment: options.environment ?? TEST_ENVIRONMENT,
     ...(options.now ? { now: options.now } : {}),
     ...(options.upstream ? { upstream: options.upstream } : {}),
+    ...options.authorization,
   });
   main.on('request', (req, res) => void gateway.handleRequest(req, res));
   admin.on('request', (req, res) => void gateway.handleAdmin(req, res));

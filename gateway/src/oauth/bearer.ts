@@ -10,9 +10,12 @@
 
 import { decodeJwt } from 'jose';
 import { GatewayError } from '../errors.ts';
+import { authenticateIdpToken } from '../idp/authenticate-idp-token.ts';
+import type { IdpTrust } from '../idp/idp-trust.ts';
 import type { LoadedSnapshot } from '../snapshot/loaded.ts';
 import type { SnapshotApi, SnapshotCredential, SnapshotGrant } from '../snapshot/schema.ts';
 import { type AccessTokenClaims, scopesOfClaim, verifyAccessToken } from './access-token.ts';
+import type { AuthorizationStore } from './authorize/store.ts';
 import { apiAudience, apiIssuer } from './issuer.ts';
 import type { LoadedKeys } from './keys.ts';
 
@@ -22,6 +25,10 @@ export interface BearerContext {
   keys: LoadedKeys;
   publicUrl: string;
   now: Date;
+  /** External IdPs (issue 6). Absent: tokens of any other issuer are refused. */
+  idps?: IdpTrust;
+  /** Token ids revoked by an authorization code replay (issue 6). Absent: not checked. */
+  revocations?: Pick<AuthorizationStore, 'isRevoked'>;
 }
 
 export interface BearerAuthentication {
@@ -33,7 +40,13 @@ export interface BearerAuthentication {
   clientId: string;
   /** `sub`: the client_id for client credentials, the user for the authorization code flow. */
   subject: string;
+  /** For an IdP token: its claims in the same shape (`jti` '' and `iat` 0 when it has none). */
   claims: AccessTokenClaims;
+  /**
+   * Set for a token of an associated IdpAssociation. `credential` is then a synthetic one, id
+   * `idp:<idp id>:<sub>`, holding no secret and one grant: the Api's default rate limits.
+   */
+  idp?: { id: string; issuer: string };
 }
 
 /**
@@ -50,9 +63,14 @@ export async function authenticateBearerToken(
 
   // Route on the unverified `iss` only to pick the verifier; each verifier checks everything
   // itself with its own pinned keys, so a forged `iss` gains nothing.
-  if (unverifiedIssuer(token) !== issuer) {
-    // Seam: tokens of the IdpAssociations this Api accepts (`api.idps`) are verified here once
-    // external IdPs are supported; until then, any other issuer is refused.
+  const tokenIssuer = unverifiedIssuer(token);
+  if (tokenIssuer !== issuer) {
+    // Tokens of the IdpAssociations this Api accepts (`api.idps`, issuer matched exactly) are
+    // verified by that IdP's keys (idp/); any other issuer is refused.
+    const idp =
+      ctx.idps &&
+      api.idps.map((id) => loaded.idpsById.get(id)).find((i) => i?.issuer === tokenIssuer);
+    if (idp && ctx.idps) return authenticateIdpToken(token, idp, { api, idps: ctx.idps, now });
     throw new GatewayError(
       'invalid_token',
       'The access token was not issued by an issuer this API trusts.',
@@ -72,8 +90,25 @@ export async function authenticateBearerToken(
   if (credential.suspended) {
     throw new GatewayError('invalid_token', 'The subscription of this access token is suspended.');
   }
+  // Tokens minted before a suspension stay revoked once it is lifted. `iat` has whole seconds:
+  // a token minted in the second of the resume is kept (none can be minted while suspended).
+  if (
+    credential.tokensNotBefore !== undefined &&
+    claims.iat < Math.floor(Date.parse(credential.tokensNotBefore) / 1000)
+  ) {
+    throw new GatewayError('invalid_token', 'The access token has been revoked.');
+  }
   const grant = loaded.grantOf(credential, api.id);
   if (!grant) throw new GatewayError('invalid_token', 'The access token has been revoked.');
+
+  // A user's token (authorization code flow: `sub` is not the client) is refused once its code
+  // was replayed. Client credentials tokens skip the store round trip. An unreachable store
+  // does not take every user token down with it: the check is then skipped (fail open), as a
+  // replay revocation is defence in depth (RFC 6749 §4.1.2: "SHOULD revoke (when possible)").
+  if (ctx.revocations && claims.sub !== claims.client_id) {
+    const revoked = await ctx.revocations.isRevoked(claims.jti).catch(() => false);
+    if (revoked) throw new GatewayError('invalid_token', 'The access token has been revoked.');
+  }
 
   const granted = new Set(grant.scopes);
   const declared = new Set(api.declaredScopes);

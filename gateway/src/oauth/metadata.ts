@@ -5,10 +5,11 @@
  */
 
 import type { SnapshotApi } from '../snapshot/schema.ts';
+import { AUTHORIZATION_PATHS } from './authorize/services.ts';
 import { apiIssuer, jwksUri } from './issuer.ts';
 import { TOKEN_ENDPOINT_PATH } from './token-endpoint.ts';
 
-export const AUTHORIZATION_ENDPOINT_PATH = '/oauth2/v2/authorize';
+export const AUTHORIZATION_ENDPOINT_PATH = AUTHORIZATION_PATHS.authorize;
 export const METADATA_PATH_PREFIX = '/.well-known/oauth-authorization-server';
 
 export interface AuthorizationServerMetadata {

@@ -16,6 +16,8 @@ import type { LoadedSnapshot } from '../snapshot/loaded.ts';
 import { sha256Hex } from '../snapshot/loaded.ts';
 import type { HashedSecret, SnapshotApi, SnapshotCredential } from '../snapshot/schema.ts';
 import { type MintedAccessToken, mintAccessToken } from './access-token.ts';
+import { redeemAuthorizationCode } from './authorize/code-grant.ts';
+import type { AuthorizationStore } from './authorize/store.ts';
 import { apiAudience, apiIssuer } from './issuer.ts';
 import type { LoadedKeys } from './keys.ts';
 
@@ -35,6 +37,11 @@ export interface TokenEndpointContext {
   keys: LoadedKeys;
   publicUrl: string;
   now: Date;
+  /**
+   * Codes of the authorization code flow (oauth/authorize/). Absent: that grant is
+   * `unsupported_grant_type` (a gateway built without the flow).
+   */
+  authorizationStore?: AuthorizationStore;
 }
 
 export interface TokenResponse {
@@ -89,12 +96,11 @@ type GrantHandler = (
   ctx: TokenEndpointContext,
 ) => Promise<MintedAccessToken>;
 
-/**
- * Supported grants by `grant_type`. `authorization_code` is added by the code-flow module (it
- * needs the shared code store); until then it is `unsupported_grant_type`.
- */
+/** Supported grants by `grant_type`. */
 const GRANTS: ReadonlyMap<string, GrantHandler> = new Map([
   ['client_credentials', clientCredentialsGrant],
+  // Authorization code flow (issue 6): the grant lives in ./authorize/code-grant.ts.
+  ['authorization_code', authorizationCodeGrant],
 ]);
 
 /**
@@ -146,10 +152,23 @@ async function processTokenRequest(
   const grantType = params.get('grant_type');
   if (grantType === undefined) throw invalidRequest('grant_type is required.');
   const grant = GRANTS.get(grantType);
-  if (!grant) throw new GatewayError('unsupported_grant_type', 'This grant_type is not supported.');
+  if (!grant || (grantType === 'authorization_code' && !ctx.authorizationStore)) {
+    throw new GatewayError('unsupported_grant_type', 'This grant_type is not supported.');
+  }
 
   const client = authenticateClient(auth, ctx);
   return grant(params, client, ctx);
+}
+
+/** RFC 6749 §4.1.3: redeems a code of the authorization endpoint (PKCE required, `sub` the user). */
+async function authorizationCodeGrant(
+  params: ReadonlyMap<string, string>,
+  client: AuthenticatedClient,
+  ctx: TokenEndpointContext,
+): Promise<MintedAccessToken> {
+  const store = ctx.authorizationStore;
+  if (!store) throw new GatewayError('unsupported_grant_type', 'This grant_type is not supported.');
+  return redeemAuthorizationCode(params, client.credential, { ...ctx, store });
 }
 
 /** RFC 6749 §4.4: the client acts on its own behalf; the token carries what it holds on this Api. */

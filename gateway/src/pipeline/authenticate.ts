@@ -18,6 +18,8 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError } from '../errors.ts';
+import type { IdpTrust } from '../idp/idp-trust.ts';
+import type { AuthorizationStore } from '../oauth/authorize/store.ts';
 import { authenticateBearerToken } from '../oauth/bearer.ts';
 import type { LoadedKeys } from '../oauth/keys.ts';
 import type { LoadedSnapshot } from '../snapshot/loaded.ts';
@@ -48,12 +50,13 @@ export interface Consumer {
 export interface Authentication {
   /** A valid token this gateway minted for this Api. */
   bearer?: Consumer;
+  /**
+   * A valid token of an IdpAssociation this Api accepts (bearer.ts routes it by issuer), and
+   * that IdP. Its consumer is an IdP user (`idp:<idp id>:<sub>`), not a Subscription.
+   */
+  idpBearer?: { consumer: Consumer; idpId: string; issuer: string };
   /** Valid API keys, by location. */
   apiKeys: Array<{ location: ApiKeyLocation; consumer: Consumer }>;
-  /*
-   * Seam: tokens of the IdpAssociations this Api accepts (openIdConnect schemes) will appear
-   * here once external IdPs are supported (bearer.ts routes them by issuer).
-   */
   /** The one consumer behind every valid credential presented, if any was. */
   consumer?: Consumer;
 }
@@ -64,6 +67,10 @@ export interface AuthenticateContext {
   keys: LoadedKeys;
   publicUrl: string;
   now: Date;
+  /** External IdPs; absent: IdP tokens are refused. */
+  idps?: IdpTrust;
+  /** Code-replay revocations; absent: not checked. */
+  revocations?: Pick<AuthorizationStore, 'isRevoked'>;
 }
 
 /** The distinct apiKey locations of an Api's schemes (synthetic `apiway:apiKey` included). */
@@ -121,14 +128,19 @@ export async function verifyCredentials(
   const consumers: Consumer[] = [];
   if (presented.bearer !== undefined) {
     const token = await authenticateBearerToken(presented.bearer, ctx);
-    authentication.bearer = {
+    const consumer: Consumer = {
       credential: token.credential,
       grant: token.grant,
       clientId: token.clientId,
       subject: token.subject,
       scopes: token.scopes,
     };
-    consumers.push(authentication.bearer);
+    if (token.idp) {
+      authentication.idpBearer = { consumer, idpId: token.idp.id, issuer: token.idp.issuer };
+    } else {
+      authentication.bearer = consumer;
+    }
+    consumers.push(consumer);
   }
   for (const { location, value } of presented.apiKeys) {
     const consumer = verifyApiKey(value, ctx);

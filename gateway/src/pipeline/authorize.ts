@@ -8,12 +8,14 @@
  *   schemes, so nothing here special-cases it.
  *
  * A requirement is satisfied by:
- * - `oauth2` / `bearer`: a valid token this gateway minted for this Api, whose scopes include
- *   every scope the requirement names (exact, case-sensitive);
+ * - `oauth2` / `bearer`: a valid token this gateway minted for this Api, or of an IdP
+ *   associated with this Api, whose scopes include every scope the requirement names (exact,
+ *   case-sensitive);
  * - `apiKey`: a valid key presented at that scheme's location; it carries its grant's scopes,
  *   checked the same way;
- * - `openIdConnect`: a token of an associated IdP: not supported yet, so never satisfied (seam
- *   in authenticate.ts);
+ * - `openIdConnect`: a valid token of an IdP associated with this Api whose issuer is the one
+ *   of the scheme's `openIdConnectUrl` (`{issuer}/.well-known/openid-configuration`; trailing
+ *   `/` of the issuer ignored), scopes checked the same way;
  * - `unsupported` (or a scheme name the Api does not define): never.
  *
  * When no alternative passes: if one failed only for missing scopes (its credentials were all
@@ -23,6 +25,7 @@
  */
 
 import { GatewayError } from '../errors.ts';
+import { issuerOfDiscoveryUrl } from '../idp/discovery.ts';
 import type { SecurityRequirement, SnapshotApi, SnapshotOperation } from '../snapshot/schema.ts';
 import type { Authentication, Consumer } from './authenticate.ts';
 
@@ -74,8 +77,16 @@ function evaluate(
   switch (scheme?.type) {
     case 'oauth2':
     case 'bearer':
-      consumer = authentication.bearer;
+      consumer = authentication.bearer ?? authentication.idpBearer?.consumer;
       break;
+    case 'openIdConnect': {
+      const idp = authentication.idpBearer;
+      const issuer = issuerOfDiscoveryUrl(scheme.openIdConnectUrl);
+      if (idp && issuer !== undefined && idp.issuer.replace(/\/+$/, '') === issuer) {
+        consumer = idp.consumer;
+      }
+      break;
+    }
     case 'apiKey': {
       const name = scheme.in === 'header' ? scheme.name.toLowerCase() : scheme.name;
       consumer = authentication.apiKeys.find(
@@ -84,7 +95,7 @@ function evaluate(
       break;
     }
     default:
-      // openIdConnect (IdP tokens: not yet), unsupported, or a name the Api does not define.
+      // unsupported, or a name the Api does not define.
       return 'missing-credential';
   }
   if (!consumer) return 'missing-credential';

@@ -21,6 +21,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { AuthorizationServices } from '../oauth/authorize/services.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import { forwardToBackend } from '../proxy/forward.ts';
 import { upstreamRequestHeaders } from '../proxy/forward-headers.ts';
@@ -42,6 +43,8 @@ export interface PipelineContext {
   publicUrl: string;
   maxTokenRequestBytes: number;
   metrics: GatewayMetrics;
+  /** Authorization code flow and external IdPs (issue 6); absent: neither is available. */
+  authorization?: AuthorizationServices;
   /** Filled in as the steps learn it; the access log line and metrics read it afterwards. */
   record: RequestRecord;
 }
@@ -84,6 +87,8 @@ export async function handleGatewayRequest(
       now: ctx.now,
       maxTokenRequestBytes: ctx.maxTokenRequestBytes,
       headers: responseHeaders,
+      ...(ctx.authorization ? { authorization: ctx.authorization } : {}),
+      rawQuery: target.query ?? '',
     });
     return;
   }
@@ -105,6 +110,9 @@ export async function handleGatewayRequest(
     keys: state.keys,
     publicUrl: ctx.publicUrl,
     now: ctx.now,
+    ...(ctx.authorization
+      ? { idps: ctx.authorization.idps, revocations: ctx.authorization.store }
+      : {}),
   });
 
   // 4. authorize

@@ -1,11 +1,14 @@
 /**
  * The gateway's own endpoints (see route.ts for their paths): the environment's JWKS, each Api's
- * RFC 8414 metadata and token endpoint. The authorization endpoint is answered 404 until the
- * authorization code flow's sign-in is built (another issue).
+ * RFC 8414 metadata, token endpoint (with CORS for the Api's single-page apps) and
+ * authorization endpoint (oauth/authorize/: 404 when no IdpAssociation login is configured).
  */
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError } from '../errors.ts';
+import { handleAuthorizationStep } from '../oauth/authorize/authorize-endpoint.ts';
+import type { AuthorizationServices } from '../oauth/authorize/services.ts';
+import { tokenCorsHeaders, tokenPreflight } from '../oauth/authorize/token-cors.ts';
 import { authorizationServerMetadata } from '../oauth/metadata.ts';
 import { handleTokenRequest } from '../oauth/token-endpoint.ts';
 import { readBody } from './read-body.ts';
@@ -20,6 +23,10 @@ export interface ReservedContext {
   maxTokenRequestBytes: number;
   /** Headers every response carries (request id). */
   headers: Record<string, string>;
+  /** The authorization code flow; absent: its endpoint is 404 and its grant unsupported. */
+  authorization?: AuthorizationServices;
+  /** The raw query string (without `?`). */
+  rawQuery?: string;
 }
 
 type ReservedRoute = Exclude<Route, { kind: 'api' }>;
@@ -41,6 +48,12 @@ export async function serveReservedEndpoint(
       return sendJson(res, 200, authorizationServerMetadata(route.api, ctx.publicUrl), ctx.headers);
     case 'token': {
       const method = req.method ?? '';
+      if (method === 'OPTIONS') {
+        const preflight = tokenPreflight(req.headers, route.api, ctx.state.loaded);
+        res.writeHead(preflight.status, { ...preflight.headers, ...ctx.headers });
+        res.end();
+        return preflight.status;
+      }
       // The endpoint refuses other methods itself; only a POST body is worth reading.
       const body = method === 'POST' ? await readBody(req, ctx.maxTokenRequestBytes) : '';
       const answer = await handleTokenRequest(
@@ -51,14 +64,42 @@ export async function serveReservedEndpoint(
           keys: ctx.state.keys,
           publicUrl: ctx.publicUrl,
           now: ctx.now,
+          ...(ctx.authorization ? { authorizationStore: ctx.authorization.store } : {}),
         },
       );
-      res.writeHead(answer.status, { ...answer.headers, ...ctx.headers });
+      const cors = tokenCorsHeaders(req.headers, route.api, ctx.state.loaded);
+      res.writeHead(answer.status, { ...answer.headers, ...cors, ...ctx.headers });
       res.end(answer.body);
       return answer.status;
     }
-    case 'authorize':
-      throw new GatewayError('not_found', 'The authorization endpoint is not available yet.');
+    case 'authorize': {
+      if (!ctx.authorization) {
+        throw new GatewayError('not_found', 'The authorization endpoint is not available.');
+      }
+      const method = req.method ?? '';
+      const body =
+        route.step === 'consent' && method === 'POST'
+          ? await readBody(req, ctx.maxTokenRequestBytes)
+          : '';
+      const answer = await handleAuthorizationStep(
+        route.step,
+        { method, headers: req.headers, query, rawQuery: ctx.rawQuery ?? '', body },
+        {
+          api: route.api,
+          loaded: ctx.state.loaded,
+          publicUrl: ctx.publicUrl,
+          now: ctx.now,
+          services: ctx.authorization,
+        },
+      );
+      res.writeHead(answer.status, {
+        ...answer.headers,
+        ...ctx.headers,
+        'content-length': String(Buffer.byteLength(answer.body)),
+      });
+      res.end(answer.body);
+      return answer.status;
+    }
   }
 }
 

@@ -7,10 +7,12 @@
  * - `/.well-known/jwks`
  * - `/.well-known/oauth-authorization-server{basePath}` (RFC 8414 §3: the well-known segment is
  *   inserted before the issuer's path)
- * - `{basePath}/oauth2/v2/token`, `{basePath}/oauth2/v2/authorize`
+ * - `{basePath}/oauth2/v2/token`, `{basePath}/oauth2/v2/authorize` (and its steps
+ *   `/authorize/callback`, `/authorize/consent`: oauth/authorize/services.ts)
  */
 
-import { AUTHORIZATION_ENDPOINT_PATH, METADATA_PATH_PREFIX } from '../oauth/metadata.ts';
+import { AUTHORIZATION_PATHS, type AuthorizationStep } from '../oauth/authorize/services.ts';
+import { METADATA_PATH_PREFIX } from '../oauth/metadata.ts';
 import { TOKEN_ENDPOINT_PATH } from '../oauth/token-endpoint.ts';
 import type { LoadedSnapshot } from '../snapshot/loaded.ts';
 import type { SnapshotApi } from '../snapshot/schema.ts';
@@ -22,7 +24,7 @@ export type Route =
   | { kind: 'jwks' }
   | { kind: 'authorization-server-metadata'; api: SnapshotApi }
   | { kind: 'token'; api: SnapshotApi }
-  | { kind: 'authorize'; api: SnapshotApi }
+  | { kind: 'authorize'; api: SnapshotApi; step: AuthorizationStep }
   /** Anything else under a basePath; `rest` is the raw path after it (may be empty). */
   | { kind: 'api'; api: SnapshotApi; rest: string };
 
@@ -39,6 +41,10 @@ export function routeRequest(path: string, loaded: LoadedSnapshot): Route {
   const match = loaded.findApi(path);
   if (!match) throw notFound();
   if (match.rest === TOKEN_ENDPOINT_PATH) return { kind: 'token', api: match.api };
-  if (match.rest === AUTHORIZATION_ENDPOINT_PATH) return { kind: 'authorize', api: match.api };
+  for (const [step, rest] of Object.entries(AUTHORIZATION_PATHS) as Array<
+    [AuthorizationStep, string]
+  >) {
+    if (match.rest === rest) return { kind: 'authorize', api: match.api, step };
+  }
   return { kind: 'api', api: match.api, rest: match.rest };
 }
