@@ -139,12 +139,22 @@ async function run(command: GatewayCommand | KubernetesGatewayCommand): Promise<
   const publicUrl = command.publicUrl ?? localUrl(command.host, port);
   const adminUrl = localUrl(command.host, adminPort);
 
+  // With Redis, sign-ins in progress, codes and replay revocations live there too, so a browser
+  // may come back to any replica; without it, in this process's memory.
+  const authorizationStore =
+    redis === undefined
+      ? undefined
+      : (await import('./oauth/authorize/redis-store.ts')).createRedisAuthorizationStore({
+          redis,
+          environment: command.environment,
+        });
   const gateway = createGateway({
     logger,
     registry,
     limiter,
     publicUrl,
     environment: command.environment,
+    ...(authorizationStore ? { authorizationStore } : {}),
   });
   handle = gateway.handleRequest;
   handleAdmin = gateway.handleAdmin;
