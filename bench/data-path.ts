@@ -1,0 +1,441 @@
+/**
+ * Data path: requests per second, latency and CPU per request through each proxy, at a fixed
+ * number of connections, every figure also as a ratio to the bare proxy measured in the same run.
+ *
+ *   upstream                the backend alone: the physical limit of one Node process here
+ *   bare-proxy              node:http + one undici Pool: the least a Node proxy can do (baseline)
+ *   nginx                   Debian's nginx, one worker, keep-alive upstream
+ *   gw-public               the gateway, `security: []` operation
+ *   gw-apikey               API key in `x-api-key`, keys of 100 Subscriptions in rotation
+ *   gw-jwt-same-token       bearer token + scope check, one token repeated
+ *   gw-jwt-distinct-tokens  the same, 1000 distinct tokens (100 Subscriptions) in rotation
+ *   …+redis                 the same gateway scenarios with per-consumer rate limits counted
+ *                           in a redis-server started for the run (limits never reached)
+ *
+ * CPU per request counts only the process under test (the proxy or gateway; the upstream for
+ * `upstream`), from /proc: never the load generator, the upstream behind a proxy, or Redis
+ * (Redis's share is in the details). Then latency at fixed rates (autocannon `overallRate`): the
+ * bare proxy and the gateway's JWT + Redis scenarios at half the bare proxy's peak, and each of
+ * those scenarios with the bare proxy at half that scenario's own peak: how much the gateway
+ * adds at p99 when neither is saturated.
+ */
+
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AutocannonRequest } from 'autocannon';
+import { type RedisServer, startRedis } from '../test/support/redis-server.ts';
+import { type Child, startChild } from './lib/child.ts';
+import { BASE_PATH, mintTokens, startGateway, writeGatewayFixture } from './lib/gateway-fixture.ts';
+import { type LoadResult, runLoad } from './lib/load.ts';
+import { nginxBinary, startNginx } from './lib/nginx.ts';
+import { findDescendant, startCpuMeter } from './lib/proc.ts';
+import { signed } from './lib/report.ts';
+
+const UPSTREAM = fileURLToPath(new URL('./servers/upstream.ts', import.meta.url));
+const BARE_PROXY = fileURLToPath(new URL('./servers/bare-proxy.ts', import.meta.url));
+
+export interface DataPathOptions {
+  /** A fresh temp dir for config dirs, nginx and state. */
+  dir: string;
+  connections: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  /** Rounds: each measures every scenario once; per scenario the median-rps round is reported. */
+  repeats: number;
+  consumers: number;
+  distinctTokens: number;
+  ticksPerSecond: number;
+  log: (line: string) => void;
+}
+
+/** One row of `scenarios` in results/latest.json: exactly the issue's shape. */
+export interface ScenarioFigures {
+  name: string;
+  rps: number | null;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  cpu_ms_per_request: number | null;
+  ratio_to_bare_proxy: number | null;
+}
+
+/** What else was seen for a scenario: the checks behind its figures. */
+export interface ScenarioDetails {
+  name: string;
+  /** Why it was not measured. */
+  skipped?: string;
+  connections?: number;
+  duration_s?: number;
+  responses?: number;
+  non_2xx?: number;
+  errors?: number;
+  status_codes?: Record<string, number>;
+  max_ms?: number;
+  /** rps of every measured run (the median one is reported). */
+  runs_rps?: number[];
+  cpu_ms?: number;
+  /** redis-server's CPU per request, for `+redis` scenarios. */
+  redis_cpu_ms_per_request?: number;
+  ratio_to_upstream?: number;
+}
+
+export interface FixedRateBlock {
+  /** What the rate is half of: `bare-proxy` or a gateway scenario's own peak. */
+  half_of: string;
+  rate_rps: number;
+  /** The bare proxy first (the baseline), then the gateway scenario(s). */
+  runs: FixedRateFigures[];
+}
+
+export interface FixedRateFigures {
+  name: string;
+  target_rps: number;
+  achieved_rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  /** p99 minus the bare proxy's p99 at the same rate. */
+  added_p99_ms?: number;
+  non_2xx: number;
+}
+
+export interface DataPathResult {
+  scenarios: ScenarioFigures[];
+  details: ScenarioDetails[];
+  /** Latency at fixed rates, or why it was not measured. */
+  fixed_rate: FixedRateBlock[] | { skipped: string };
+}
+
+interface Target {
+  origin: string;
+  /** Processes whose CPU is the scenario's cost. */
+  pids: number[];
+  /** redis-server, whose CPU is reported apart. */
+  redisPid?: number;
+}
+
+interface Scenario {
+  name: string;
+  target?: Target;
+  requests: AutocannonRequest[];
+  /** Why it cannot run here. */
+  skipped?: string;
+}
+
+interface Run {
+  load: LoadResult;
+  cpuMs: number;
+  redisCpuMs?: number;
+}
+
+const GATEWAY_SCENARIOS = [
+  'gw-public',
+  'gw-apikey',
+  'gw-jwt-same-token',
+  'gw-jwt-distinct-tokens',
+] as const;
+
+/**
+ * Every proxy runs at once (idle ones cost nothing) and the scenarios are measured in rounds,
+ * each round every scenario once: on a shared machine the neighbours' load drifts over minutes,
+ * and interleaving spreads that drift over all scenarios instead of favouring whichever ran in
+ * a quiet minute. Per scenario, the round with the median rps is reported; its ratio to the
+ * bare proxy is the median of the per-round ratios (each against the bare proxy of the same
+ * round).
+ */
+export async function runDataPath(options: DataPathOptions): Promise<DataPathResult> {
+  const { log } = options;
+  const stoppers: Array<() => Promise<void>> = [];
+  try {
+    const scenarios = await setUp(options, stoppers);
+    const runnable = scenarios.filter((scenario) => scenario.target && !scenario.skipped);
+    const once = async (scenario: Scenario, seconds: number, overallRate?: number) =>
+      runLoad({
+        origin: (scenario.target as Target).origin,
+        connections: options.connections,
+        durationSeconds: seconds,
+        requests: scenario.requests,
+        ...(overallRate === undefined ? {} : { overallRate }),
+      });
+
+    log(`  warm-up: ${options.warmupSeconds} s per scenario`);
+    for (const scenario of runnable) await once(scenario, options.warmupSeconds);
+    const runs = new Map<string, Run[]>(runnable.map((scenario) => [scenario.name, []]));
+    for (let round = 1; round <= options.repeats; round++) {
+      if (options.repeats > 1) log(`  round ${round} of ${options.repeats}`);
+      for (const scenario of runnable) {
+        const target = scenario.target as Target;
+        const meter = startCpuMeter(target.pids, options.ticksPerSecond);
+        const redisMeter =
+          target.redisPid === undefined
+            ? undefined
+            : startCpuMeter([target.redisPid], options.ticksPerSecond);
+        const load = await once(scenario, options.durationSeconds);
+        const run: Run = { load, cpuMs: meter.stop() };
+        if (redisMeter) run.redisCpuMs = redisMeter.stop();
+        runs.get(scenario.name)?.push(run);
+        log(`    ${describeRun(scenario.name, run)}`);
+      }
+    }
+
+    const bareRuns = runs.get('bare-proxy') ?? [];
+    const upstreamRuns = runs.get('upstream') ?? [];
+    const figures: ScenarioFigures[] = [];
+    const details: ScenarioDetails[] = [];
+    for (const scenario of scenarios) {
+      const measured = runs.get(scenario.name);
+      if (!measured || measured.length === 0) {
+        figures.push({
+          name: scenario.name,
+          rps: null,
+          p50_ms: null,
+          p99_ms: null,
+          cpu_ms_per_request: null,
+          ratio_to_bare_proxy: null,
+        });
+        details.push({ name: scenario.name, skipped: scenario.skipped ?? 'not measured' });
+        continue;
+      }
+      const ratioTo = (baseline: Run[]) =>
+        baseline.length === measured.length
+          ? median(measured.map((run, i) => run.load.rps / (baseline[i] as Run).load.rps))
+          : undefined;
+      const chosen = medianBy(measured, (run) => run.load.rps);
+      const { load } = chosen;
+      const perRequest = (ms: number) => (load.responses > 0 ? ms / load.responses : Number.NaN);
+      figures.push({
+        name: scenario.name,
+        rps: load.rps,
+        p50_ms: load.p50Ms,
+        p99_ms: load.p99Ms,
+        cpu_ms_per_request: perRequest(chosen.cpuMs),
+        ratio_to_bare_proxy: ratioTo(bareRuns) ?? null,
+      });
+      const detail: ScenarioDetails = {
+        name: scenario.name,
+        connections: options.connections,
+        duration_s: load.durationSeconds,
+        responses: load.responses,
+        non_2xx: load.non2xx,
+        errors: load.errors + load.timeouts,
+        status_codes: load.statusCodes,
+        max_ms: load.maxMs,
+        runs_rps: measured.map((run) => run.load.rps),
+        cpu_ms: chosen.cpuMs,
+      };
+      if (chosen.redisCpuMs !== undefined) {
+        detail.redis_cpu_ms_per_request = perRequest(chosen.redisCpuMs);
+      }
+      const toUpstream = ratioTo(upstreamRuns);
+      if (toUpstream !== undefined) detail.ratio_to_upstream = toUpstream;
+      details.push(detail);
+    }
+
+    let fixed: DataPathResult['fixed_rate'] = {
+      skipped: 'needs the bare proxy and the +redis gateway',
+    };
+    const byName = (name: string) => runnable.find((scenario) => scenario.name === name);
+    const peak = (name: string) => figures.find((figure) => figure.name === name)?.rps ?? undefined;
+    const bare = byName('bare-proxy');
+    const jwt = ['gw-jwt-same-token+redis', 'gw-jwt-distinct-tokens+redis'].flatMap((name) => {
+      const scenario = byName(name);
+      const rps = peak(name);
+      return scenario && rps ? [{ scenario, rps }] : [];
+    });
+    const bareRps = peak('bare-proxy');
+    if (bare && bareRps && jwt.length > 0) {
+      const atRate = (scenario: Scenario, rate: number) =>
+        once(scenario, options.durationSeconds, rate);
+      fixed = [
+        await fixedRate(
+          'bare-proxy',
+          bareRps / 2,
+          [bare, ...jwt.map((j) => j.scenario)],
+          atRate,
+          log,
+        ),
+      ];
+      for (const { scenario, rps } of jwt) {
+        fixed.push(await fixedRate(scenario.name, rps / 2, [bare, scenario], atRate, log));
+      }
+    }
+    return { scenarios: figures, details, fixed_rate: fixed };
+  } finally {
+    for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
+  }
+}
+
+/** Starts every process of the data path and lists the scenarios against them. */
+async function setUp(
+  options: DataPathOptions,
+  stoppers: Array<() => Promise<void>>,
+): Promise<Scenario[]> {
+  const { log } = options;
+  const scenarios: Scenario[] = [];
+  const plain: AutocannonRequest[] = [{ method: 'GET', path: '/public' }];
+
+  const upstream = await startServer(UPSTREAM, ['0']);
+  stoppers.push(() => upstream.child.stop());
+  const upstreamOrigin = upstream.origin;
+  scenarios.push({
+    name: 'upstream',
+    target: { origin: upstreamOrigin, pids: [upstream.child.pid] },
+    requests: plain,
+  });
+
+  const bare = await startServer(BARE_PROXY, ['0', upstreamOrigin]);
+  stoppers.push(() => bare.child.stop());
+  scenarios.push({
+    name: 'bare-proxy',
+    target: { origin: bare.origin, pids: [bare.child.pid] },
+    requests: plain,
+  });
+
+  const nginx = nginxBinary();
+  if (nginx === undefined) {
+    scenarios.push({
+      name: 'nginx',
+      requests: plain,
+      skipped: 'nginx is not installed (apt-get install -y nginx)',
+    });
+  } else {
+    const proxy = await startNginx({
+      binary: nginx,
+      dir: join(options.dir, 'nginx'),
+      upstreamOrigin,
+    });
+    stoppers.push(() => proxy.stop());
+    scenarios.push({
+      name: 'nginx',
+      target: { origin: proxy.origin, pids: [proxy.child.pid] },
+      requests: plain,
+    });
+  }
+
+  const gatewayScenarios = async (
+    rateLimited: boolean,
+    redis?: RedisServer,
+  ): Promise<Scenario[]> => {
+    const fixture = await writeGatewayFixture({
+      dir: join(options.dir, rateLimited ? 'gateway-redis' : 'gateway'),
+      upstreamOrigin,
+      consumers: options.consumers,
+      rateLimited,
+    });
+    const gateway = await startGateway(fixture, redis ? { redisUrl: redis.url } : {});
+    stoppers.push(() => gateway.stop());
+    const target: Target = { origin: gateway.origin, pids: [gateway.child.pid] };
+    if (redis) {
+      const redisPid = findDescendant(['redis-server', String(redis.port)]);
+      if (redisPid !== undefined) target.redisPid = redisPid;
+    }
+    const tokens = await mintTokens(
+      gateway.origin,
+      BASE_PATH,
+      fixture.consumers,
+      options.distinctTokens,
+    );
+    log(`  gateway${redis ? ' +redis' : ''} ready, ${tokens.length} tokens minted`);
+    const bearer = (token: string): AutocannonRequest => ({
+      method: 'GET',
+      path: `${BASE_PATH}/scoped`,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const suffix = redis ? '+redis' : '';
+    return [
+      {
+        name: `gw-public${suffix}`,
+        target,
+        requests: [{ method: 'GET', path: `${BASE_PATH}/public` }],
+      },
+      {
+        name: `gw-apikey${suffix}`,
+        target,
+        requests: fixture.consumers.map((consumer) => ({
+          method: 'GET',
+          path: `${BASE_PATH}/keyed`,
+          headers: { 'x-api-key': consumer.apiKey },
+        })),
+      },
+      { name: `gw-jwt-same-token${suffix}`, target, requests: [bearer(tokens[0] as string)] },
+      { name: `gw-jwt-distinct-tokens${suffix}`, target, requests: tokens.map(bearer) },
+    ];
+  };
+  scenarios.push(...(await gatewayScenarios(false)));
+
+  let redis: RedisServer | undefined;
+  try {
+    redis = await startRedis();
+  } catch (error) {
+    for (const name of GATEWAY_SCENARIOS) {
+      scenarios.push({ name: `${name}+redis`, requests: [], skipped: (error as Error).message });
+    }
+  }
+  if (redis) {
+    const running = redis;
+    stoppers.push(() => running.stop());
+    scenarios.push(...(await gatewayScenarios(true, redis)));
+  }
+  return scenarios;
+}
+
+function describeRun(name: string, run: Run): string {
+  const { load } = run;
+  const cpu = load.responses > 0 ? run.cpuMs / load.responses : Number.NaN;
+  const warning =
+    load.non2xx + load.errors + load.timeouts > 0
+      ? `  !! ${load.non2xx} non-2xx, ${load.errors} errors, ${load.timeouts} timeouts`
+      : '';
+  return `${name.padEnd(30)} ${load.rps.toFixed(0).padStart(7)} rps  p50 ${load.p50Ms.toFixed(2)} ms  p99 ${load.p99Ms.toFixed(2)} ms  cpu ${cpu.toFixed(3)} ms/req${warning}`;
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+}
+
+function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
+  const sorted = [...items].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor(sorted.length / 2)] as T;
+}
+
+/** Latency of each scenario at the same fixed rate; `added_p99_ms` against the first (the baseline). */
+async function fixedRate(
+  halfOf: string,
+  rate: number,
+  scenarios: Scenario[],
+  atRate: (scenario: Scenario, overallRate: number) => Promise<LoadResult>,
+  log: (line: string) => void,
+): Promise<FixedRateBlock> {
+  const targetRps = Math.max(1, Math.round(rate));
+  log(`  fixed rate ${targetRps} rps (half the peak of ${halfOf}):`);
+  const runs: FixedRateFigures[] = [];
+  let baselineP99: number | undefined;
+  for (const scenario of scenarios) {
+    const load = await atRate(scenario, targetRps);
+    const figures: FixedRateFigures = {
+      name: scenario.name,
+      target_rps: targetRps,
+      achieved_rps: load.rps,
+      p50_ms: load.p50Ms,
+      p99_ms: load.p99Ms,
+      non_2xx: load.non2xx,
+    };
+    if (baselineP99 === undefined) baselineP99 = load.p99Ms;
+    else figures.added_p99_ms = load.p99Ms - baselineP99;
+    runs.push(figures);
+    log(
+      `    ${scenario.name.padEnd(28)} ${load.rps.toFixed(0).padStart(7)} rps  p50 ${load.p50Ms.toFixed(2)} ms  p99 ${load.p99Ms.toFixed(2)} ms${figures.added_p99_ms === undefined ? '' : `  (${signed(figures.added_p99_ms)} ms)`}`,
+    );
+  }
+  return { half_of: halfOf, rate_rps: targetRps, runs };
+}
+
+/** One of bench/servers/*.ts in its own Node process; resolves once it printed its port. */
+async function startServer(
+  script: string,
+  args: string[],
+): Promise<{ child: Child; origin: string }> {
+  const child = startChild(process.execPath, [script, ...args]);
+  await child.waitForOutput((output) => /listening \d+/.test(output), 15_000);
+  const port = /listening (\d+)/.exec(child.output())?.[1];
+  return { child, origin: `http://127.0.0.1:${port}` };
+}
