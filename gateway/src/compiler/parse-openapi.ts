@@ -76,6 +76,7 @@ export async function parseOpenApi(text: string): Promise<ParsedOpenApi> {
         `the document expands to more than ${MAX_EXPANDED_NODES} objects once its $refs are resolved: split the Api`,
       );
     }
+    normaliseBearerSchemeNames(tree);
     const validated = await SwaggerParser.validate(tree as never, resolverOptions);
     return { ok: true, document: validated as unknown as OpenApiDocument };
   } catch (error) {
@@ -112,6 +113,25 @@ function acyclicCopy(root: unknown, budget: number): unknown {
 }
 
 class ExpansionLimit extends Error {}
+
+/**
+ * `scheme: Bearer` (the IANA spelling) is valid: HTTP authentication scheme names are
+ * case-insensitive (RFC 9110 §11.1), and the OpenAPI Initiative's schemas accept any case since
+ * their 2021-09-28 releases. The ones bundled with the parser still say `const: bearer`, and
+ * refuse a `bearerFormat` next to any other spelling: lower-case the name in our own copy.
+ */
+function normaliseBearerSchemeNames(document: unknown): void {
+  const components = (document as { components?: unknown } | null)?.components;
+  const schemes = (components as { securitySchemes?: unknown } | null | undefined)?.securitySchemes;
+  if (schemes === null || typeof schemes !== 'object') return;
+  for (const scheme of Object.values(schemes as Record<string, unknown>)) {
+    if (scheme === null || typeof scheme !== 'object') continue;
+    const http = scheme as { type?: unknown; scheme?: unknown };
+    if (http.type === 'http' && typeof http.scheme === 'string' && /^bearer$/i.test(http.scheme)) {
+      http.scheme = 'bearer';
+    }
+  }
+}
 
 function invalid(message: string): ParsedOpenApi {
   return {

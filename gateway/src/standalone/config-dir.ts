@@ -1,17 +1,18 @@
 /**
  * Reading a standalone config directory: every `*.yaml`, `*.yml` and `*.json` file under it
- * (recursively; dot-files, dot-directories, `node_modules` and the state dir are skipped), each
- * file a stream of YAML documents, each document one object. Apiway resources are validated
- * with the CRD schemas (the same messages `kubectl apply` gives); core `Secret` and `ConfigMap`
- * objects are read for `existingSecret` and `openapi.configMapRef`; `Namespace` objects are
- * accepted and ignored (they exist so `kubectl apply -f DIR` works on the same files); a `List`
- * is read item by item, as kubectl does. Anything else is reported and ignored.
+ * (recursively, through symlinks; dot-files, dot-directories, `node_modules` and the state dir
+ * are skipped), each file a stream of YAML documents, each document one object. Apiway
+ * resources are validated with the CRD schemas (the same messages `kubectl apply` gives); core
+ * `Secret` and `ConfigMap` objects are read for `existingSecret` and `openapi.configMapRef`;
+ * `Namespace` objects are accepted and ignored (they exist so `kubectl apply -f DIR` works on
+ * the same files); a `List` is read item by item, as kubectl does. Anything else is reported
+ * and ignored.
  *
  * This module reads and classifies; deciding what to serve when something is wrong (keeping
  * last good versions, duplicates) is `select-objects.ts`.
  */
 
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join, relative, resolve, sep } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { API_VERSION, type ApiwayResource, type SecretResource } from '../resources/types.ts';
@@ -117,12 +118,20 @@ export async function readConfigDir(
   return { files, problems };
 }
 
-/** Every config file under `root`, sorted, so objects and messages come in a stable order. */
+/**
+ * Every config file under `root`, sorted, so objects and messages come in a stable order.
+ * Symbolic links are followed (a mounted ConfigMap's files are symlinks through `..data`),
+ * each directory read once by its real path, so a link loop ends.
+ */
 async function listConfigFiles(root: string, exclude: string[]): Promise<string[]> {
   const found: string[] = [];
+  const visited = new Set<string>();
   const walk = async (dir: string): Promise<void> => {
     let entries: import('node:fs').Dirent[];
     try {
+      const real = await realpath(dir);
+      if (visited.has(real)) return;
+      visited.add(real);
       entries = await readdir(dir, { withFileTypes: true });
     } catch (error) {
       if (dir !== root && (error as NodeJS.ErrnoException).code === 'ENOENT') return;
@@ -133,8 +142,10 @@ async function listConfigFiles(root: string, exclude: string[]): Promise<string[
       const path = join(dir, entry.name);
       if (exclude.some((excluded) => path === excluded || path.startsWith(excluded + sep)))
         continue;
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.isFile() && CONFIG_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
+      // A dangling link (an editor's lock file) is nothing to read.
+      const target = entry.isSymbolicLink() ? await stat(path).catch(() => undefined) : entry;
+      if (target?.isDirectory()) await walk(path);
+      else if (target?.isFile() && CONFIG_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
         found.push(path);
       }
     }

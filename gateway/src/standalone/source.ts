@@ -9,9 +9,8 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { type FSWatcher, watch } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { canonicalJson } from '../compiler/canonical-json.ts';
 import { compileSnapshot } from '../compiler/compile-snapshot.ts';
@@ -33,6 +32,7 @@ import {
   readStoredCredentials,
   writeStoredCredentials,
 } from './state-dir.ts';
+import { type DirectoryWatcher, watchDirectories } from './watch-dirs.ts';
 
 /** Long enough to coalesce an editor's write-rename-chmod burst, short enough to reload within a second. */
 const DEBOUNCE_MS = 150;
@@ -104,8 +104,12 @@ export async function startStandaloneSource(
   let lastVersion: string | undefined;
   let lastProblems = '';
 
+  let watcher: DirectoryWatcher | undefined;
+
   const loadOnce = async (): Promise<void> => {
     const at = now();
+    // Directories are watched before they are read: a change after this triggers a load.
+    await watcher?.sync();
     const read = await readConfigDir(configDir, { validator, exclude: [stateDir] });
     const selection = selectObjects(read, lastGood);
     stampMetadata(selection.objects, revisions, at);
@@ -243,23 +247,41 @@ export async function startStandaloneSource(
     expiryTimer.unref();
   }
 
-  await loadOnce();
-
-  let watcher: FSWatcher | undefined;
+  // Watching starts before the first read (loadOnce syncs the watcher, then reads): the gateway
+  // is ready as soon as the first snapshot is served, and an edit made from then on is seen.
   let debounce: NodeJS.Timeout | undefined;
   if (options.watch !== false) {
-    watcher = watch(configDir, { recursive: true }, (_event, filename) => {
-      if (filename && isIgnored(configDir, stateDir, filename.toString())) return;
-      if (debounce) clearTimeout(debounce);
-      debounce = setTimeout(() => void reload(), DEBOUNCE_MS);
-    });
-    watcher.on('error', (error) => {
-      logger.error(
-        { event: 'watch_failed', err: error },
-        `cannot watch ${configDir}: changes are no longer picked up`,
-      );
+    watcher = watchDirectories(configDir, {
+      skip: (path) => isInside(stateDir, path),
+      onChange: (dir, name) => {
+        if (name && isIgnored(stateDir, join(dir, name), name)) return;
+        if (debounce) clearTimeout(debounce);
+        debounce = setTimeout(() => void reload(), DEBOUNCE_MS);
+      },
+      onError: (error) => {
+        logger.error(
+          { event: 'watch_failed', err: error },
+          `cannot watch ${configDir}: changes are no longer picked up`,
+        );
+      },
     });
   }
+
+  // The first load rejects instead of logging, and is serialised with the watcher's reloads.
+  let failed: { error: unknown } | undefined;
+  running = loadOnce().catch((error: unknown) => {
+    failed = { error };
+  });
+  await running;
+  running = undefined;
+  if (failed) {
+    closed = true;
+    watcher?.close();
+    if (debounce) clearTimeout(debounce);
+    if (expiryTimer) clearTimeout(expiryTimer);
+    throw failed.error;
+  }
+  if (again) void reload();
 
   return {
     reload,
@@ -273,15 +295,20 @@ export async function startStandaloneSource(
   };
 }
 
-/** Events the loader would not read anyway: dot-files and dirs (editor swap files, .git), the state dir. */
-function isIgnored(configDir: string, stateDir: string, filename: string): boolean {
-  if (
-    filename.split(/[\\/]/).some((segment) => segment.startsWith('.') || segment === 'node_modules')
-  ) {
-    return true;
-  }
-  const path = resolve(configDir, filename);
-  return path === stateDir || path.startsWith(stateDir + sep);
+/**
+ * Events the loader would not read anyway: dot-files (editor swap files; a save by rename is
+ * also reported under the file's own name), `node_modules`, the state dir. Except `..data`: the
+ * symlink Kubernetes' atomic writer swaps when a mounted ConfigMap or Secret changes (the files
+ * are symlinks through it).
+ */
+function isIgnored(stateDir: string, path: string, name: string): boolean {
+  if (name === '..data') return false;
+  if (name.startsWith('.') || name === 'node_modules') return true;
+  return isInside(stateDir, path);
+}
+
+function isInside(dir: string, path: string): boolean {
+  return path === dir || path.startsWith(dir + sep);
 }
 
 /**

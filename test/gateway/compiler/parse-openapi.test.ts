@@ -41,6 +41,25 @@ components:
     });
   });
 
+  // Regression: `scheme: Bearer` with a bearerFormat was refused ("must NOT have unevaluated
+  // properties"): the bundled OpenAPI schemas predate the fix that made the name case-insensitive.
+  it('accepts an http scheme spelt Bearer (any case) with a bearerFormat, in 3.0 and 3.1', async () => {
+    for (const version of ['3.0.3', '3.1.0']) {
+      for (const spelling of ['Bearer', 'BEARER', 'bearer']) {
+        const document = await parsedOk(`
+openapi: ${version}
+${INFO}
+paths:
+  /a: {get: {security: [{jwt: []}], responses: {'200': {description: ok}}}}
+components:
+  securitySchemes:
+    jwt: {type: http, scheme: ${spelling}, bearerFormat: JWT}
+`);
+        expect(document.components?.securitySchemes?.jwt).toMatchObject({ scheme: 'bearer' });
+      }
+    }
+  });
+
   it('reads OpenAPI 3.1 JSON', async () => {
     const document = await parsedOk(
       JSON.stringify({

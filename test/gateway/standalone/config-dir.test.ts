@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,6 +135,24 @@ describe('readConfigDir', () => {
     const read = await readConfigDir(dir, { validator, exclude: [join(dir, 'state')] });
     expect(read.problems).toEqual([]);
     expect(read.files.map((f) => f.file)).toEqual(['a.yaml', 'team/b.yml', 'team/more/c.json']);
+  });
+
+  // Regression: symbolic links were skipped, so a mounted ConfigMap (files that are symlinks
+  // through `..data`) looked empty.
+  it('follows symbolic links to files and directories, once each, past dangling ones', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'apiway-config-'));
+    await mkdir(join(dir, '..2026_01_01.1', 'nested'), { recursive: true });
+    await writeFile(join(dir, '..2026_01_01.1', 'a.yaml'), subscription('a'));
+    await writeFile(join(dir, '..2026_01_01.1', 'nested', 'b.yaml'), subscription('b'));
+    await symlink('..2026_01_01.1', join(dir, '..data'));
+    await symlink(join('..data', 'a.yaml'), join(dir, 'a.yaml'));
+    await symlink(join('..data', 'nested'), join(dir, 'nested'));
+    await symlink('.', join(dir, 'loop')); // a directory link back to the root
+    await symlink('nowhere.yaml', join(dir, 'dangling.yaml'));
+
+    const read = await readConfigDir(dir, { validator });
+    expect(read.problems).toEqual([]);
+    expect(read.files.map((f) => f.file)).toEqual(['a.yaml', 'nested/b.yaml']);
   });
 });
 
