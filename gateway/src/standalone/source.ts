@@ -8,7 +8,7 @@
  * whole dir (parsed OpenAPI documents are cached by content, so that stays cheap).
  */
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
@@ -17,6 +17,7 @@ import { compileSnapshot } from '../compiler/compile-snapshot.ts';
 import { parseOpenApi } from '../compiler/parse-openapi.ts';
 import type { ObjectResult } from '../compiler/types.ts';
 import type { StoredCredentials } from '../credentials/issue-credentials.ts';
+import { idpLoginSecrets } from '../idp/login-secrets.ts';
 import { generateSigningKey } from '../oauth/keys.ts';
 import type { SigningKeySet } from '../oauth/signing-keys.ts';
 import { objectKey } from '../resources/types.ts';
@@ -48,6 +49,8 @@ export interface StandaloneUpdate {
   consumers: ConsumerCredentials[];
   /** Subscription keys whose credentials were issued or rotated by this load. */
   changedCredentials: string[];
+  /** By IdpAssociation id, its `login.clientSecretRef` value from the dir's Secrets (never logged). */
+  idpLoginSecrets: Map<string, string>;
   /** True for the first snapshot. */
   initial: boolean;
 }
@@ -102,6 +105,8 @@ export async function startStandaloneSource(
   /** By identity: spec hash, generation and first-seen time (standalone plays the API server). */
   const revisions = new Map<string, { hash: string; generation: number; created: string }>();
   let lastVersion: string | undefined;
+  // A login Secret edited alone changes no snapshot: its digest tells that it changed.
+  let lastLoginSecrets: string | undefined;
   let lastProblems = '';
 
   let watcher: DirectoryWatcher | undefined;
@@ -179,7 +184,12 @@ export async function startStandaloneSource(
     }
 
     scheduleExpiry(nextExpiry(stored), at);
-    if (snapshot.version === lastVersion) return;
+    const loginSecrets = idpLoginSecrets(snapshot.idps, gathered.secrets);
+    const loginDigest = createHash('sha256')
+      .update(canonicalJson([...loginSecrets].sort(([a], [b]) => (a < b ? -1 : 1))))
+      .digest('hex');
+    if (snapshot.version === lastVersion && loginDigest === lastLoginSecrets) return;
+    lastLoginSecrets = loginDigest;
     const initial = lastVersion === undefined;
     lastVersion = snapshot.version;
     logger.info(
@@ -205,6 +215,7 @@ export async function startStandaloneSource(
       changedCredentials: [...credentials.changes].flatMap(([id, changes]) =>
         changes.some((c) => c.action === 'issued' || c.action === 'rotated') ? [id] : [],
       ),
+      idpLoginSecrets: loginSecrets,
       initial,
     });
   };

@@ -2,8 +2,8 @@
  * The authorization code flow and IdP tokens with the real standalone gateway process, configured
  * the way a user configures it: YAML files (Api, Subscription with `authorizationCode`,
  * IdpAssociation with `login`) in a config dir. The IdP is a real OpenID Provider, the user a
- * real headless Chromium. The gateway is a public client of the IdP here (no login secret), so
- * nothing but the files configures it.
+ * real headless Chromium. The gateway is a confidential client of the IdP, its login secret
+ * read from a Secret file of the config dir: nothing but the files configures it.
  */
 
 import { decodeJwt } from 'jose';
@@ -27,6 +27,7 @@ import {
 } from '../../standalone/fixtures.ts';
 
 const BASE = '/design-api/v1';
+const LOGIN_SECRET = 'gateway-login-secret-at-the-idp';
 
 let backend: EchoBackend;
 let app: RunningServer;
@@ -92,7 +93,14 @@ spec:
   issuer: ${issuer}
   audiences: [api://design]
   apis: [{name: design-api}]
-  login: {clientId: apiway-gateway}
+  login:
+    clientId: apiway-gateway
+    clientSecretRef: {name: corporate-login, key: client_secret}
+`,
+    'idp-login-secret.yaml': `apiVersion: v1
+kind: Secret
+metadata: {name: corporate-login, namespace: platform}
+stringData: {client_secret: ${LOGIN_SECRET}}
 `,
   };
 }
@@ -109,6 +117,7 @@ beforeAll(async () => {
     loginClient: {
       clientId: 'apiway-gateway',
       redirectUris: [`http://127.0.0.1:${port}${BASE}/oauth2/v2/authorize/callback`],
+      secret: LOGIN_SECRET,
     },
   });
   fixture = await createConfigFixture(files(backend.url, idp.issuer, `${app.url}/callback`));
