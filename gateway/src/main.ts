@@ -174,7 +174,9 @@ async function run(command: GatewayCommand | KubernetesGatewayCommand): Promise<
       environment: command.environment,
       identity: command.identity,
       logger,
-      onSnapshot: (snapshot, keys) => gateway.update(snapshot, keys),
+      onSnapshot: (snapshot, keys, idpLoginSecrets) =>
+        gateway.update(snapshot, keys, idpLoginSecrets),
+      idpHealth: () => gateway.idpHealth(),
     });
     source = { close: () => kubernetes.stop() };
   } else {
@@ -193,7 +195,7 @@ async function run(command: GatewayCommand | KubernetesGatewayCommand): Promise<
         logger,
         async onSnapshot(update) {
           try {
-            await gateway.update(update.snapshot, update.keys);
+            await gateway.update(update.snapshot, update.keys, update.idpLoginSecrets);
           } catch (error) {
             logger.error(
               { event: 'snapshot_rejected', err: error },

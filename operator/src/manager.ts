@@ -10,9 +10,13 @@
  *   triggered). Spec changes of Apiway objects (new generation) queue every environment's
  *   snapshot; status-only updates (the operator's own writes) queue only that object's status.
  * - Gateway reports are checked every second: a gateway appearing, dying (Lease going stale) or
- *   loading a version queues the status of every object of its environment.
+ *   loading a version queues the status of every object of its environment; a change in the
+ *   IdP health they report queues the status of the environment's IdpAssociations only.
+ * - IdpAssociation changes (and the IdP login Secrets' own events) queue the IdP logins
+ *   controller of every environment: it copies their login client secrets for the gateways.
  * - Every `resyncIntervalMs`: references read on demand (configMapRef ConfigMaps,
- *   existingSecret Secrets) are forgotten and every environment is compiled again.
+ *   existingSecret and login clientSecretRef Secrets) are forgotten and every environment is
+ *   compiled and its IdP login secrets copied again.
  */
 
 import type {
@@ -31,12 +35,14 @@ import {
   resourcePath,
 } from '../../gateway/src/kubernetes/kube-client.ts';
 import {
+  IDP_LOGINS_ENVIRONMENT_LABEL,
   SIGNING_KEYS_ENVIRONMENT_LABEL,
   SNAPSHOT_ENVIRONMENT_LABEL,
 } from '../../gateway/src/kubernetes/names.ts';
 import type { ResourceKind } from '../../gateway/src/resources/types.ts';
 import { FIELD_MANAGER } from './controllers/context.ts';
 import { createCredentialsController } from './controllers/credentials.ts';
+import { createIdpLoginsController } from './controllers/idp-logins.ts';
 import {
   createSigningKeysController,
   type GenerateSigningKey,
@@ -47,6 +53,7 @@ import { SUBSCRIPTION_LABEL } from './credentials/credential-secret.ts';
 import {
   freshReports,
   type GatewayReport,
+  idpHealthSignature,
   publishedEverywhere,
   readyReplicas,
   reportsSignature,
@@ -115,6 +122,7 @@ export function createManager(deps: ManagerOptions): Manager {
 
   let reports = new Map<string, GatewayReport[]>();
   const signatures = new Map<string, string>();
+  const idpSignatures = new Map<string, string>();
   let knownEnvironments = new Set<string>();
 
   const queue = (
@@ -179,19 +187,29 @@ export function createManager(deps: ManagerOptions): Manager {
       for (const key of keys) statusQueue.add(key);
     },
   });
+  const idpLogins = createIdpLoginsController({
+    ...context,
+    references,
+    onOutcome: (key) => {
+      const [namespace = '', name = ''] = key.split('/');
+      statusQueue.add(statusKey('IdpAssociation', namespace, name));
+    },
+  });
   const status = createStatusController({
     ...context,
     results,
     history,
     readyReplicas: (environment) => readyReplicas(reports.get(environment)),
     credentialOutcome: (key) => credentials.outcome(key),
+    loginSecretOutcome: (key) => idpLogins.outcome(key),
   });
 
   const credentialsQueue = queue('credentials', credentials.reconcile, 2);
   const signingQueue = queue('signing-keys', signingKeys.reconcile, 1);
   const snapshotQueue = queue('snapshot', snapshot.reconcile, 2);
   const statusQueue = queue('status', status.reconcile, 4);
-  const queues = [credentialsQueue, signingQueue, snapshotQueue, statusQueue];
+  const idpLoginsQueue = queue('idp-logins', idpLogins.reconcile, 1);
+  const queues = [credentialsQueue, signingQueue, snapshotQueue, statusQueue, idpLoginsQueue];
 
   /** By cache/namespace/name: the uid and generation last seen, to tell spec changes from status writes. */
   const seenGenerations = new Map<string, string>();
@@ -212,6 +230,16 @@ export function createManager(deps: ManagerOptions): Manager {
     const current = environments();
     if (current.length === 0) snapshotQueue.add(NO_ENVIRONMENT);
     for (const environment of current) snapshotQueue.add(environment);
+  }
+
+  /** Every environment with an IdpAssociation or an IdP login Secret (which may have to go). */
+  function queueAllIdpLogins(): void {
+    const wanted = new Set(caches.idpAssociations.list().map((idp) => idp.spec.environment));
+    for (const secret of caches.idpLoginSecrets.list()) {
+      const environment = secret.metadata?.labels?.[IDP_LOGINS_ENVIRONMENT_LABEL];
+      if (environment) wanted.add(environment);
+    }
+    for (const environment of wanted) if (environment) idpLoginsQueue.add(environment);
   }
 
   /** New environments get a snapshot and keys; the results-only compile goes once one exists. */
@@ -239,6 +267,17 @@ export function createManager(deps: ManagerOptions): Manager {
       for (const key of results.keysIn(environment)) statusQueue.add(key);
       signingQueue.add(environment);
     }
+    // The IdP health replicas report changes on its own (discovery runs in the background).
+    for (const environment of new Set([...reports.keys(), ...idpSignatures.keys()])) {
+      const signature = idpHealthSignature(reports.get(environment));
+      if (idpSignatures.get(environment) === signature) continue;
+      if (signature === '') idpSignatures.delete(environment);
+      else idpSignatures.set(environment, signature);
+      for (const idp of caches.idpAssociations.list()) {
+        if (idp.spec.environment !== environment) continue;
+        statusQueue.add(statusKey('IdpAssociation', idp.metadata.namespace, idp.metadata.name));
+      }
+    }
     refreshEnvironments();
   }
 
@@ -258,6 +297,7 @@ export function createManager(deps: ManagerOptions): Manager {
       queueAllEnvironments();
       refreshEnvironments();
       if (kind === 'Subscription') credentialsQueue.add(`${namespace}/${name}`);
+      if (kind === 'IdpAssociation') queueAllIdpLogins();
       // Before the controllers run, every Subscription is queued anyway (and this scan would
       // cost Apis × Subscriptions while the caches fill).
       if (running && (kind === 'Api' || kind === 'Product'))
@@ -281,6 +321,12 @@ export function createManager(deps: ManagerOptions): Manager {
       case 'signingKeySecrets': {
         const environment = object.metadata?.labels?.[SIGNING_KEYS_ENVIRONMENT_LABEL];
         if (environment) signingQueue.add(environment);
+        return;
+      }
+      case 'idpLoginSecrets': {
+        // Its own writes come back here too: the reconcile then finds nothing to do.
+        const environment = object.metadata?.labels?.[IDP_LOGINS_ENVIRONMENT_LABEL];
+        if (environment) idpLoginsQueue.add(environment);
         return;
       }
       case 'gatewayLeases':
@@ -318,6 +364,7 @@ export function createManager(deps: ManagerOptions): Manager {
   function queueEverything(): void {
     checkGateways();
     queueAllEnvironments();
+    queueAllIdpLogins();
     for (const environment of environments()) signingQueue.add(environment);
     for (const subscription of caches.subscriptions.list()) {
       credentialsQueue.add(`${subscription.metadata.namespace}/${subscription.metadata.name}`);
@@ -392,6 +439,7 @@ export function createManager(deps: ManagerOptions): Manager {
           if (!running) return;
           references.invalidate();
           queueAllEnvironments();
+          queueAllIdpLogins();
           for (const environment of environments()) signingQueue.add(environment);
         }, options.resyncIntervalMs),
       ];

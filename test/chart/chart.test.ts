@@ -262,7 +262,7 @@ describe('what every render holds', () => {
   });
 
   it.each(renders)(
-    '$name: a gateway may read only its own environment signing keys',
+    '$name: a gateway may read only its own environment signing keys and IdP login secrets',
     async (render) => {
       const objects = await render.objects;
       for (const role of objects.filter(
@@ -275,7 +275,10 @@ describe('what every render holds', () => {
           {
             apiGroups: [''],
             resources: ['secrets'],
-            resourceNames: [`apiway-signing-keys-${environment}`],
+            resourceNames: [
+              `apiway-signing-keys-${environment}`,
+              `apiway-idp-logins-${environment}`,
+            ],
             verbs: ['get', 'list', 'watch'],
           },
         ]);
@@ -410,10 +413,9 @@ describe('the chart RBAC and operator/rbac/ (the rules the programs are develope
     const [reference] = rbacFile('gateway-role.yaml');
     for (const environment of ['prod', 'staging']) {
       const expected = JSON.parse(
-        JSON.stringify(reference?.rules).replaceAll(
-          'apiway-signing-keys-alpha',
-          `apiway-signing-keys-${environment}`,
-        ),
+        JSON.stringify(reference?.rules)
+          .replaceAll('apiway-signing-keys-alpha', `apiway-signing-keys-${environment}`)
+          .replaceAll('apiway-idp-logins-alpha', `apiway-idp-logins-${environment}`),
       );
       expect(findManifest(objects, 'Role', `apiway-gateway-${environment}`).rules).toEqual(
         expected,

@@ -11,7 +11,8 @@
  *   `addSigningKey`) so tests can rotate keys, break the endpoint and count its fetches.
  *
  * `signToken` signs arbitrary claims with one of the IdP's keys (or any key), for the negative
- * cases a real IdP would never produce (wrong audience, forged kid, HS256…).
+ * cases a real IdP would never produce (wrong audience, forged kid, HS256…); `signInAtTestIdp`
+ * is the user typing at its login form in a real browser.
  */
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -25,6 +26,7 @@ import {
   SignJWT,
 } from 'jose';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Page } from 'playwright-core';
 
 export const MACHINE_CLIENT = {
   clientId: 'machine-client',
@@ -208,4 +210,19 @@ async function newKey(
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' };
   const { d, p, q, dp, dq, qi, ...publicJwk } = privateJwk;
   return { key: { kid, alg, privateKey }, privateJwk, publicJwk };
+}
+
+/**
+ * In a browser sent to the IdP, signs `user` in at its login form (the development
+ * interaction: any password); the IdP then redirects back to the gateway's callback.
+ */
+export async function signInAtTestIdp(
+  page: Page,
+  idp: Pick<TestIdp, 'issuer'>,
+  user: string,
+): Promise<void> {
+  await page.waitForURL((url) => url.href.startsWith(`${idp.issuer}/`));
+  await page.fill('input[name=login]', user);
+  await page.fill('input[name=password]', 'any password');
+  await page.click('button[type=submit]');
 }

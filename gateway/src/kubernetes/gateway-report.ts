@@ -6,17 +6,26 @@
  * within `leaseDurationSeconds`) and names a version; a gateway that dies simply stops renewing,
  * and one that stops cleanly deletes its Lease so it stops counting at once.
  *
+ * It also carries the discovery and key health of each IdpAssociation the gateway trusts
+ * (`apiway.net/idp-health`, idp-health-report.ts), which the operator folds into the
+ * IdpAssociations' `status.discovery`. That health changes on its own (discovery runs in the
+ * background), so it is looked at every `healthCheckIntervalMs` and a change is reported at once
+ * rather than with the next renewal.
+ *
  * Written with server-side apply (field manager `apiway-gateway`): one request creates or
  * updates it, and an annotation left out is removed.
  */
 
 import type { Logger } from 'pino';
+import type { IdpHealth } from '../idp/idp-health.ts';
+import { encodeIdpHealth } from './idp-health-report.ts';
 import { type KubeClient, resourcePath } from './kube-client.ts';
 import { microTime } from './micro-time.ts';
 import {
   GATEWAY_REPORT_LABEL,
   gatewayReportLeaseName,
   REPORT_ENVIRONMENT_ANNOTATION,
+  REPORT_IDP_HEALTH_ANNOTATION,
   REPORT_SIGNING_KEY_IDS_ANNOTATION,
   REPORT_SNAPSHOT_VERSION_ANNOTATION,
 } from './names.ts';
@@ -33,6 +42,10 @@ export interface GatewayReportOptions {
   renewIntervalMs?: number;
   /** Default 15 s: three missed renewals before the operator stops counting this gateway. */
   leaseDurationSeconds?: number;
+  /** The health of every IdP the gateway trusts (`Gateway.idpHealth`). Absent: none reported. */
+  idpHealth?: () => readonly IdpHealth[];
+  /** How often the IdP health is compared with what was last reported. Default 1 s. */
+  healthCheckIntervalMs?: number;
   now?: () => Date;
 }
 
@@ -69,6 +82,10 @@ export function startGatewayReport(options: GatewayReportOptions): GatewayReport
   let inFlight: Promise<void> | undefined;
   let again = false;
   let failing = false;
+  /** The IdP health annotation last sent (or being sent). */
+  let reportedHealth: string | undefined;
+  const currentHealth = () =>
+    options.idpHealth ? encodeIdpHealth(options.idpHealth()) : undefined;
 
   async function renew(): Promise<void> {
     const annotations: Record<string, string> = { [REPORT_ENVIRONMENT_ANNOTATION]: environment };
@@ -76,6 +93,8 @@ export function startGatewayReport(options: GatewayReportOptions): GatewayReport
       annotations[REPORT_SNAPSHOT_VERSION_ANNOTATION] = state.snapshotVersion;
       annotations[REPORT_SIGNING_KEY_IDS_ANNOTATION] = [...state.signingKeyIds].sort().join(',');
     }
+    reportedHealth = currentHealth();
+    if (reportedHealth !== undefined) annotations[REPORT_IDP_HEALTH_ANNOTATION] = reportedHealth;
     try {
       await client.apply(
         path,
@@ -118,6 +137,13 @@ export function startGatewayReport(options: GatewayReportOptions): GatewayReport
   }
   kick();
 
+  const healthTimer = options.idpHealth
+    ? setInterval(() => {
+        if (currentHealth() !== reportedHealth) kick();
+      }, options.healthCheckIntervalMs ?? 1_000)
+    : undefined;
+  healthTimer?.unref();
+
   return {
     update(next) {
       state = { snapshotVersion: next.snapshotVersion, signingKeyIds: [...next.signingKeyIds] };
@@ -126,6 +152,7 @@ export function startGatewayReport(options: GatewayReportOptions): GatewayReport
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      clearInterval(healthTimer);
       await inFlight;
       try {
         await client.delete(path);

@@ -3,25 +3,32 @@
  * signing keys, read through the API (not a volume), as the operator writes them in the system
  * namespace.
  *
- * - Two supervised informers: the ConfigMaps labelled `apiway.net/snapshot-environment=<env>`
- *   (the manifest and its shards) and the one Secret `apiway-signing-keys-<env>` (field selector
- *   on its name, so a Role restricted to that name by `resourceNames` suffices).
+ * - Three supervised informers: the ConfigMaps labelled `apiway.net/snapshot-environment=<env>`
+ *   (the manifest and its shards), and the two Secrets `apiway-signing-keys-<env>` and
+ *   `apiway-idp-logins-<env>` (each by a field selector on its name, so a Role restricted to
+ *   those names by `resourceNames` suffices). The second holds the client secrets of the
+ *   environment's IdpAssociation logins, copied there by the operator: the gateway reads no
+ *   Secret of a user's namespace. It may be absent (no login has a secret).
  * - After a change (debounced, so a burst of shard updates is read once), the snapshot is
  *   assembled from the cache; it is handed over only when the manifest and every shard it names
- *   match (sha256), and the key set is readable. Anything less keeps what is served.
+ *   match (sha256), and the key set is readable. Anything less keeps what is served. A change of
+ *   the login secrets alone is handed over too (same snapshot, new secrets).
  * - While the API server is unreachable the informers retry and the caches keep their content:
  *   the gateway keeps serving its last snapshot.
- * - What was loaded is reported through the gateway's report Lease (gateway-report.ts).
+ * - What was loaded, and the health of the IdPs it trusts, are reported through the gateway's
+ *   report Lease (gateway-report.ts).
  */
 
 import type { KubeConfig, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { IdpHealth } from '../idp/idp-health.ts';
 import type { SigningKeySet } from '../oauth/signing-keys.ts';
 import type { Snapshot } from '../snapshot/schema.ts';
 import { type GatewayReport, startGatewayReport } from './gateway-report.ts';
 import { startInformer } from './informer.ts';
 import { createKubeClient, resourcePath } from './kube-client.ts';
-import { SNAPSHOT_ENVIRONMENT_LABEL, signingKeysSecretName } from './names.ts';
+import { idpLoginsSecretName, SNAPSHOT_ENVIRONMENT_LABEL, signingKeysSecretName } from './names.ts';
+import { readIdpLoginSecrets } from './read-idp-logins.ts';
 import { readSigningKeys } from './read-signing-keys.ts';
 import { readSnapshot } from './read-snapshot.ts';
 
@@ -34,11 +41,18 @@ export interface KubernetesSourceOptions {
   identity: string;
   logger: Logger;
   /**
-   * Called with every complete, consistent snapshot and key set that differs from the last one
-   * handed over. Throw (or reject) to refuse it: the previous one stays, and the report keeps
-   * naming the previous version.
+   * Called with every complete, consistent snapshot and key set, with the login client secrets
+   * of its IdPs (by IdpAssociation id, as `Gateway.update` takes them), whenever one of the three
+   * differs from what was handed over last. Throw (or reject) to refuse it: the previous one
+   * stays, and the report keeps naming the previous version.
    */
-  onSnapshot: (snapshot: Snapshot, keys: SigningKeySet) => void | Promise<void>;
+  onSnapshot: (
+    snapshot: Snapshot,
+    keys: SigningKeySet,
+    idpLoginSecrets: ReadonlyMap<string, string>,
+  ) => void | Promise<void>;
+  /** The health of the IdPs the gateway trusts (`Gateway.idpHealth`), for the report Lease. */
+  idpHealth?: () => readonly IdpHealth[];
   debounceMs?: number;
   report?: { renewIntervalMs?: number; leaseDurationSeconds?: number };
 }
@@ -54,6 +68,7 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
   const logger = options.logger.child({ source: 'kubernetes', namespace });
   const debounceMs = options.debounceMs ?? 50;
   const secretName = signingKeysSecretName(environment);
+  const loginsName = idpLoginsSecretName(environment);
   const client = createKubeClient(kubeConfig);
 
   const report: GatewayReport = startGatewayReport({
@@ -62,6 +77,7 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
     environment,
     identity,
     logger,
+    ...(options.idpHealth ? { idpHealth: options.idpHealth } : {}),
     ...options.report,
   });
 
@@ -69,7 +85,7 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
   let running = false;
   let pending = false;
   let stopped = false;
-  let loaded: { version: string; keysVersion: string } | undefined;
+  let loaded: { version: string; keysVersion: string; loginsVersion: string } | undefined;
   /** What was last refused or found incomplete, so each problem is logged once. */
   let lastProblem = '';
 
@@ -94,6 +110,13 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
     logger,
     events,
   });
+  const logins = startInformer<V1Secret>({
+    kubeConfig,
+    path: resourcePath({ version: 'v1', resource: 'secrets', namespace }),
+    fieldSelector: `metadata.name=${loginsName}`,
+    logger,
+    events,
+  });
 
   function problem(message: string, level: 'info' | 'warn'): void {
     if (message === lastProblem) return;
@@ -108,7 +131,7 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
     }
     running = true;
     try {
-      if (!configMaps.hasSynced || !secrets.hasSynced) return;
+      if (!configMaps.hasSynced || !secrets.hasSynced || !logins.hasSynced) return;
       const snapshot = readSnapshot(environment, configMaps.list(namespace));
       if (!snapshot.ok) {
         // Missing or mismatching shards are normal while a version is being written.
@@ -120,10 +143,18 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
         problem(`signing keys not loadable: ${keys.message}`, 'warn');
         return;
       }
-      if (loaded?.version === snapshot.snapshot.version && loaded.keysVersion === keys.version)
+      const loginSecrets = readIdpLoginSecrets(
+        logins.get(loginsName, namespace),
+        snapshot.snapshot.idps,
+      );
+      if (
+        loaded?.version === snapshot.snapshot.version &&
+        loaded.keysVersion === keys.version &&
+        loaded.loginsVersion === loginSecrets.version
+      )
         return;
       try {
-        await options.onSnapshot(snapshot.snapshot, keys.keys);
+        await options.onSnapshot(snapshot.snapshot, keys.keys, loginSecrets.secrets);
       } catch (error) {
         problem(
           `refused snapshot ${snapshot.snapshot.version} (still serving ${loaded?.version ?? 'nothing'}): ${(error as Error).message}`,
@@ -131,9 +162,17 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
         );
         return;
       }
-      loaded = { version: snapshot.snapshot.version, keysVersion: keys.version };
+      loaded = {
+        version: snapshot.snapshot.version,
+        keysVersion: keys.version,
+        loginsVersion: loginSecrets.version,
+      };
       lastProblem = '';
-      logger.info({ version: loaded.version }, 'snapshot loaded');
+      // How many login secrets, never which values.
+      logger.info(
+        { version: loaded.version, idpLoginSecrets: loginSecrets.secrets.size },
+        'snapshot loaded',
+      );
       report.update({
         snapshotVersion: loaded.version,
         signingKeyIds: keys.keys.keys.map((key) => key.kid),
@@ -147,7 +186,7 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
     }
   }
 
-  void Promise.all([configMaps.synced(), secrets.synced()]).then(schedule);
+  void Promise.all([configMaps.synced(), secrets.synced(), logins.synced()]).then(schedule);
 
   return {
     get version() {
@@ -156,7 +195,7 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
     async stop() {
       stopped = true;
       clearTimeout(timer);
-      await Promise.all([configMaps.stop(), secrets.stop()]);
+      await Promise.all([configMaps.stop(), secrets.stop(), logins.stop()]);
       await report.stop();
     },
   };

@@ -8,6 +8,8 @@
  * would collide with `-`).
  */
 
+import { createHash } from 'node:crypto';
+
 export const DEFAULT_SYSTEM_NAMESPACE = 'apiway-system';
 
 /** On every snapshot ConfigMap (manifest and shards): the environment it belongs to. */
@@ -23,6 +25,13 @@ export const SHARD_DATA_KEY = 'shard.json';
 export const SIGNING_KEYS_ENVIRONMENT_LABEL = 'apiway.net/signing-keys-environment';
 export const SIGNING_KEYS_DATA_KEY = 'keys.json';
 
+/**
+ * On the Secret `apiway-idp-logins-<env>`: the environment whose IdpAssociation login client
+ * secrets it holds (copied there by the operator, so gateways read no Secret of a user's
+ * namespace). One data key per IdpAssociation: `idpLoginSecretKey(id)`.
+ */
+export const IDP_LOGINS_ENVIRONMENT_LABEL = 'apiway.net/idp-logins-environment';
+
 /** On every gateway report Lease. */
 export const GATEWAY_REPORT_LABEL = 'apiway.net/gateway-report';
 /** Annotations of a gateway report Lease. */
@@ -31,6 +40,8 @@ export const REPORT_ENVIRONMENT_ANNOTATION = 'apiway.net/environment';
 export const REPORT_SNAPSHOT_VERSION_ANNOTATION = 'apiway.net/snapshot-version';
 /** Comma-separated `kid`s the gateway publishes in its JWKS (the operator promotes a key only once every gateway publishes it). */
 export const REPORT_SIGNING_KEY_IDS_ANNOTATION = 'apiway.net/signing-key-ids';
+/** Discovery and key health of each IdpAssociation the gateway trusts (idp-health-report.ts). */
+export const REPORT_IDP_HEALTH_ANNOTATION = 'apiway.net/idp-health';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const OPERATOR_NAME = 'apiway-operator';
@@ -45,6 +56,27 @@ export function snapshotShardName(environment: string, index: number): string {
 
 export function signingKeysSecretName(environment: string): string {
   return `apiway-signing-keys-${environment}`;
+}
+
+export function idpLoginsSecretName(environment: string): string {
+  return `apiway-idp-logins-${environment}`;
+}
+
+/** Longest Secret data key the API server accepts (`IsConfigMapKey`). */
+const MAX_DATA_KEY_LENGTH = 253;
+
+/**
+ * The data key of an IdpAssociation (`namespace/name`) in `apiway-idp-logins-<env>`:
+ * `<namespace>.<name>`, unambiguous because a namespace holds no dot. A key the API server
+ * would find too long (a 253-character name) is cut and ends with `_` and a hash of the id;
+ * no real name contains `_`, so it cannot meet another IdpAssociation's key.
+ */
+export function idpLoginSecretKey(id: string): string {
+  const slash = id.indexOf('/');
+  const key = `${id.slice(0, slash)}.${id.slice(slash + 1)}`;
+  if (key.length <= MAX_DATA_KEY_LENGTH) return key;
+  const hash = createHash('sha256').update(id).digest('hex').slice(0, 16);
+  return `${key.slice(0, MAX_DATA_KEY_LENGTH - hash.length - 1)}_${hash}`;
 }
 
 /**

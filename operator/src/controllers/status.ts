@@ -1,11 +1,14 @@
 /**
  * The status controller (key: `Kind/namespace/name`): writes `status` of an Apiway object from
  * the compile results, the gateways' reports and (for a Subscription) the credentials
- * controller's outcome. The decisions are in status/object-status.ts; this does the I/O.
+ * controller's outcome, (for an IdpAssociation) the IdP logins controller's outcome and the IdP
+ * health the gateways report. The decisions are in status/object-status.ts and
+ * status/idp-discovery.ts; this does the I/O.
  *
  * It writes nothing while the object's current generation has not been compiled yet (or, for a
- * Subscription, its credentials not provisioned for it): the snapshot and credentials
- * controllers queue the key again when they have. Status goes to the status subresource by
+ * Subscription, its credentials not provisioned for it; for an IdpAssociation with a
+ * `login.clientSecretRef`, its secret not copied for it): the snapshot, credentials and IdP
+ * logins controllers queue the key again when they have. Status goes to the status subresource by
  * server-side apply (field manager `apiway-operator`), and only when it changed.
  */
 
@@ -15,12 +18,15 @@ import {
   API_VERSION,
   type ApiwayResource,
   type Condition,
+  type IdpAssociationResource,
   type SubscriptionResource,
 } from '../../../gateway/src/resources/types.ts';
 import type { GatewayReport } from '../gateways/gateway-reports.ts';
+import type { LoginSecretOutcome } from '../idp/login-secrets.ts';
 import { type Cache, PLURALS } from '../kube/caches.ts';
 import type { CompiledResults } from '../snapshot/compiled-results.ts';
 import type { SnapshotHistory } from '../snapshot/history.ts';
+import { foldDiscovery } from '../status/idp-discovery.ts';
 import {
   acceptedCondition,
   countReplicas,
@@ -40,6 +46,7 @@ export function createStatusController(
     /** Ready gateway replicas of an environment (fresh reports that serve a snapshot). */
     readyReplicas: (environment: string) => readonly GatewayReport[];
     credentialOutcome: (subscriptionKey: string) => CredentialOutcome | undefined;
+    loginSecretOutcome: (idpAssociationKey: string) => LoginSecretOutcome | undefined;
   },
 ): { reconcile(key: string): Promise<void> } {
   const cacheOf = (kind: ApiwayResource['kind']): Cache<ApiwayResource> =>
@@ -65,6 +72,7 @@ export function createStatusController(
 
       let accepted = acceptedCondition(generation, results);
       let extra: Record<string, unknown> = {};
+      let conditions: Condition[] = [];
       if (kind === 'Subscription') {
         const subscription = object as SubscriptionResource;
         const existingSecret = subscription.spec.credentials?.existingSecret;
@@ -88,6 +96,31 @@ export function createStatusController(
         };
       }
 
+      if (kind === 'IdpAssociation') {
+        const association = object as IdpAssociationResource;
+        if (association.spec.login?.clientSecretRef) {
+          const outcome = ctx.loginSecretOutcome(`${namespace}/${name}`);
+          // Not copied for this generation yet: the IdP logins controller queues the key.
+          if (outcome?.generation !== generation || outcome.uid !== association.metadata.uid)
+            return;
+          if (outcome.problem && accepted.status === 'True') {
+            accepted = {
+              type: 'Accepted',
+              status: 'False',
+              ...outcome.problem,
+              observedGeneration: generation,
+            };
+          }
+        }
+        const environment = association.spec.environment;
+        const folded = foldDiscovery(
+          { generation, id: `${namespace}/${name}`, issuer: association.spec.issuer, environment },
+          ctx.readyReplicas(environment),
+        );
+        conditions = [folded.condition];
+        extra = { discovery: folded.discovery };
+      }
+
       const environments = results
         .map((entry) => entry.environment)
         .filter((env) => env !== NO_ENVIRONMENT);
@@ -102,7 +135,15 @@ export function createStatusController(
       const status = desiredStatus(
         kind,
         object.status,
-        { generation, accepted, ready, counts, details: results[0]?.result.details ?? {}, extra },
+        {
+          generation,
+          accepted,
+          ready,
+          counts,
+          details: results[0]?.result.details ?? {},
+          extra,
+          conditions,
+        },
         ctx.now(),
       );
       if (sameStatus(kind, current, status)) return;

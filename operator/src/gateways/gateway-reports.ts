@@ -12,7 +12,12 @@
 
 import type { V1Lease } from '@kubernetes/client-node';
 import {
+  decodeIdpHealth,
+  type ReportedIdpHealth,
+} from '../../../gateway/src/kubernetes/idp-health-report.ts';
+import {
   REPORT_ENVIRONMENT_ANNOTATION,
+  REPORT_IDP_HEALTH_ANNOTATION,
   REPORT_SIGNING_KEY_IDS_ANNOTATION,
   REPORT_SNAPSHOT_VERSION_ANNOTATION,
 } from '../../../gateway/src/kubernetes/names.ts';
@@ -24,6 +29,10 @@ export interface GatewayReport {
   snapshotVersion: string | undefined;
   /** The `kid`s it publishes in its JWKS. */
   signingKeyIds: string[];
+  /** Discovery and key health of each IdpAssociation it trusts, by `namespace/name`. */
+  idpHealth: Map<string, ReportedIdpHealth>;
+  /** The health annotation as written: tells cheaply whether it changed. */
+  idpHealthText: string;
   /** Epoch ms after which the report is stale. */
   expiresAt: number;
 }
@@ -40,6 +49,8 @@ export function readGatewayReport(lease: V1Lease): GatewayReport | undefined {
     environment,
     snapshotVersion: version ? version : undefined,
     signingKeyIds: kids ? kids.split(',').filter(Boolean) : [],
+    idpHealth: decodeIdpHealth(annotations[REPORT_IDP_HEALTH_ANNOTATION]),
+    idpHealthText: annotations[REPORT_IDP_HEALTH_ANNOTATION] ?? '',
     expiresAt: renewTime + (lease.spec?.leaseDurationSeconds ?? 15) * 1000,
   };
 }
@@ -68,6 +79,16 @@ export function readyReplicas(reports: readonly GatewayReport[] | undefined): Ga
 export function reportsSignature(reports: readonly GatewayReport[] | undefined): string {
   return (reports ?? [])
     .map((r) => `${r.identity}=${r.snapshotVersion ?? ''}:${r.signingKeyIds.join(',')}`)
+    .join(';');
+}
+
+/**
+ * Changes whenever the IdP health a ready replica reports changes (or who is ready): kept apart
+ * from `reportsSignature` so that it queues the IdpAssociations only, not every object.
+ */
+export function idpHealthSignature(reports: readonly GatewayReport[] | undefined): string {
+  return readyReplicas(reports)
+    .map((r) => `${r.identity}=${r.snapshotVersion}:${r.idpHealthText}`)
     .join(';');
 }
 

@@ -5,8 +5,8 @@
  * - the four Apiway kinds, in `--namespace` or in every namespace;
  * - credential Secrets (`app.kubernetes.io/managed-by=apiway-operator,apiway.net/subscription`),
  *   same scope;
- * - in the system namespace: snapshot ConfigMaps, signing-key Secrets and gateway report Leases
- *   (each by label).
+ * - in the system namespace: snapshot ConfigMaps, signing-key Secrets, IdP login Secrets and
+ *   gateway report Leases (each by label).
  */
 
 import type {
@@ -24,6 +24,7 @@ import {
 import { resourcePath } from '../../../gateway/src/kubernetes/kube-client.ts';
 import {
   GATEWAY_REPORT_LABEL,
+  IDP_LOGINS_ENVIRONMENT_LABEL,
   SIGNING_KEYS_ENVIRONMENT_LABEL,
   SNAPSHOT_ENVIRONMENT_LABEL,
 } from '../../../gateway/src/kubernetes/names.ts';
@@ -58,6 +59,7 @@ export interface Caches {
   credentialSecrets: Cache<V1Secret>;
   snapshotConfigMaps: Cache<V1ConfigMap>;
   signingKeySecrets: Cache<V1Secret>;
+  idpLoginSecrets: Cache<V1Secret>;
   gatewayLeases: Cache<V1Lease>;
   /** Resolves once every cache completed its first list. */
   synced(): Promise<void>;
@@ -129,6 +131,11 @@ export function startCaches(options: {
       'signingKeySecrets',
       resourcePath({ version: 'v1', resource: 'secrets', namespace: systemNamespace }),
       { labelSelector: SIGNING_KEYS_ENVIRONMENT_LABEL },
+    ),
+    idpLoginSecrets: cache<V1Secret>(
+      'idpLoginSecrets',
+      resourcePath({ version: 'v1', resource: 'secrets', namespace: systemNamespace }),
+      { labelSelector: IDP_LOGINS_ENVIRONMENT_LABEL },
     ),
     gatewayLeases: cache<V1Lease>(
       'gatewayLeases',

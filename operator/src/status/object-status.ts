@@ -10,8 +10,10 @@
  *   generation. `replicas` counts the ready gateway replicas of those environments,
  *   `readyReplicas` how many of them serve the current generation. Reasons: `Loaded`,
  *   `GatewaysPending`, `NoGateways`, `NotAccepted`.
+ * - An IdpAssociation also gets `Discovered` and `status.discovery` (status/idp-discovery.ts).
  */
 
+import { canonicalJson } from '../../../gateway/src/compiler/canonical-json.ts';
 import type { ObjectResult } from '../../../gateway/src/compiler/types.ts';
 import type { Condition, ResourceKind } from '../../../gateway/src/resources/types.ts';
 import { sameConditions, setCondition } from './conditions.ts';
@@ -41,6 +43,22 @@ const DETAIL_FIELDS: Record<ResourceKind, readonly string[]> = {
   Product: [],
   Subscription: [],
   IdpAssociation: [],
+};
+
+/** The condition types the operator writes, by kind (others' conditions are left alone). */
+const OPERATOR_CONDITIONS: Record<ResourceKind, readonly string[]> = {
+  Api: ['Accepted', 'Ready'],
+  Product: ['Accepted', 'Ready'],
+  Subscription: ['Accepted', 'Ready'],
+  IdpAssociation: ['Accepted', 'Ready', 'Discovered'],
+};
+
+/** Status fields the operator sets itself, by kind (beyond counts and compiler details). */
+const EXTRA_FIELDS: Record<ResourceKind, readonly string[]> = {
+  Api: [],
+  Product: [],
+  Subscription: ['secretName', 'clientId'],
+  IdpAssociation: ['discovery'],
 };
 
 export function acceptedCondition(
@@ -164,14 +182,16 @@ export function desiredStatus(
     details: Record<string, unknown>;
     /** Kind-specific fields the operator sets itself (a Subscription's `secretName`, `clientId`). */
     extra?: Record<string, unknown>;
+    /** Kind-specific conditions beyond Accepted and Ready (an IdpAssociation's `Discovered`). */
+    conditions?: readonly Condition[];
   },
   now: Date,
 ): ObjectStatus {
-  let conditions = (current?.conditions ?? []).filter(
-    (c) => c.type === 'Accepted' || c.type === 'Ready',
-  );
-  conditions = setCondition(conditions, input.accepted, now);
-  conditions = setCondition(conditions, input.ready, now);
+  const owned = OPERATOR_CONDITIONS[kind];
+  let conditions = (current?.conditions ?? []).filter((c) => owned.includes(c.type));
+  for (const condition of [input.accepted, input.ready, ...(input.conditions ?? [])]) {
+    if (owned.includes(condition.type)) conditions = setCondition(conditions, condition, now);
+  }
   const status: ObjectStatus = {
     observedGeneration: input.generation,
     conditions,
@@ -194,7 +214,7 @@ export function operatorStatusFields(kind: ResourceKind): string[] {
     'replicas',
     'readyReplicas',
     ...DETAIL_FIELDS[kind],
-    ...(kind === 'Subscription' ? ['secretName', 'clientId'] : []),
+    ...EXTRA_FIELDS[kind],
   ];
 }
 
@@ -205,11 +225,13 @@ export function sameStatus(
   desired: ObjectStatus,
 ): boolean {
   if (!current) return false;
-  const currentConditions = ((current.conditions as Condition[] | undefined) ?? []).filter(
-    (c) => c.type === 'Accepted' || c.type === 'Ready',
+  const owned = OPERATOR_CONDITIONS[kind];
+  const currentConditions = ((current.conditions as Condition[] | undefined) ?? []).filter((c) =>
+    owned.includes(c.type),
   );
   if (!sameConditions(currentConditions, desired.conditions)) return false;
+  // Canonical: the API server returns object fields in its own (sorted) order.
   return operatorStatusFields(kind).every(
-    (field) => JSON.stringify(current[field]) === JSON.stringify(desired[field]),
+    (field) => canonicalJson(current[field]) === canonicalJson(desired[field]),
   );
 }

@@ -2,6 +2,7 @@ import type { V1Lease } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import {
   freshReports,
+  idpHealthSignature,
   publishedEverywhere,
   readyReplicas,
   reportsSignature,
@@ -61,5 +62,36 @@ describe('gateway reports', () => {
     expect(reportsSignature(later.get('alpha'))).not.toBe(
       reportsSignature(readyReplicas(freshReports(leases, now).get('alpha'))),
     );
+  });
+
+  it('reads the IdP health a ready gateway reports, and signals its changes apart', () => {
+    const health = (healthy: boolean) =>
+      JSON.stringify({
+        'platform/acme': {
+          issuer: 'https://idp.example',
+          healthy,
+          keys: healthy ? 1 : 0,
+          lastCheckTime: '2026-01-01T00:00:18Z',
+          message: healthy ? '' : 'ECONNREFUSED',
+        },
+      });
+    const report = (text: string) =>
+      freshReports(
+        [
+          lease('gw-1', '2026-01-01T00:00:19Z', {
+            'apiway.net/environment': 'alpha',
+            'apiway.net/snapshot-version': 'v3',
+            'apiway.net/idp-health': text,
+          }),
+        ],
+        now,
+      ).get('alpha');
+    const up = report(health(true));
+    const down = report(health(false));
+    expect(up?.[0]?.idpHealth.get('platform/acme')).toMatchObject({ healthy: true, keys: 1 });
+    expect(idpHealthSignature(up)).not.toBe(idpHealthSignature(down));
+    // Health alone does not change what the other controllers look at.
+    expect(reportsSignature(up)).toBe(reportsSignature(down));
+    expect(report('garbage')?.[0]?.idpHealth.size).toBe(0);
   });
 });

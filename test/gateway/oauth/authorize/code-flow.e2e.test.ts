@@ -12,10 +12,15 @@ import { calculatePKCECodeChallenge, randomPKCECodeVerifier } from 'openid-clien
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Snapshot, SnapshotCredential } from '../../../../gateway/src/snapshot/schema.ts';
-import { launchBrowser } from '../../../support/browser.ts';
+import {
+  launchBrowser,
+  singlePageApp,
+  singlePageAppResult,
+  urlStartsWith,
+} from '../../../support/browser.ts';
 import { type RunningGateway, startGateway, testSigningKeys } from '../../../support/gateway.ts';
 import { type RunningServer, startHttpServer } from '../../../support/http-server.ts';
-import { startTestIdp, type TestIdp } from '../../../support/oidc-provider.ts';
+import { signInAtTestIdp, startTestIdp, type TestIdp } from '../../../support/oidc-provider.ts';
 import {
   apiFixture,
   credentialFixture,
@@ -39,51 +44,6 @@ let gw: RunningGateway;
 let browser: Browser;
 /** Added to the gateway's clock (expiry tests). */
 let clockOffsetMs = 0;
-
-/** The SPA: one page for both "sign in" and the redirect back. */
-function spaPage(config: Record<string, string>): string {
-  return `<!doctype html><html><head><meta charset="utf-8"><title>SPA</title></head><body>
-<button id="login">Sign in</button><pre id="result"></pre>
-<script type="module">
-const config = ${JSON.stringify(config)};
-const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
-const show = (value) => { document.getElementById('result').textContent = JSON.stringify(value); };
-const params = new URLSearchParams(location.search);
-if (params.has('code') || params.has('error')) {
-  if (params.get('state') !== sessionStorage.getItem('state')) show({ error: 'state mismatch' });
-  else if (params.get('iss') !== config.issuer) show({ error: 'iss mismatch' });
-  else if (params.has('error')) show({ error: params.get('error') });
-  else {
-    const tokenResponse = await fetch(config.tokenEndpoint, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code: params.get('code'),
-        redirect_uri: config.redirectUri,
-        client_id: config.clientId,
-        code_verifier: sessionStorage.getItem('verifier'),
-      }),
-    });
-    const token = await tokenResponse.json();
-    const api = await fetch(config.apiUrl, { headers: { authorization: 'Bearer ' + token.access_token } });
-    show({ tokenStatus: tokenResponse.status, token, apiStatus: api.status, api: await api.json() });
-  }
-} else {
-  document.getElementById('login').onclick = async () => {
-    const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
-    const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier));
-    const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
-    sessionStorage.setItem('verifier', verifier);
-    sessionStorage.setItem('state', state);
-    location.href = config.authorizationEndpoint + '?' + new URLSearchParams({
-      response_type: 'code', client_id: config.clientId, redirect_uri: config.redirectUri,
-      scope: config.scope, state, code_challenge: b64url(new Uint8Array(digest)), code_challenge_method: 'S256',
-    });
-  };
-}
-</script></body></html>`;
-}
 
 function credentials(): SnapshotCredential[] {
   return [
@@ -177,7 +137,7 @@ beforeAll(async () => {
       const issuer = `${gw.url}${BASE}`;
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       res.end(
-        spaPage({
+        singlePageApp({
           issuer,
           authorizationEndpoint: `${issuer}/oauth2/v2/authorize`,
           tokenEndpoint: `${issuer}/oauth2/v2/token`,
@@ -215,17 +175,9 @@ afterAll(async () => {
   await Promise.all([gw?.close(), idp?.close(), spa?.close(), backend?.close()]);
 });
 
-/** A URL predicate (Playwright's globs treat `?` as a wildcard). */
-function startsWith(prefix: string): (url: URL) => boolean {
-  return (url) => url.href.startsWith(prefix);
-}
-
 /** Signs in at the IdP's login form (its development interaction: any password). */
-async function signInAtIdp(page: Page, user: string): Promise<void> {
-  await page.waitForURL(startsWith(`${idp.issuer}/`));
-  await page.fill('input[name=login]', user);
-  await page.fill('input[name=password]', 'any password');
-  await page.click('button[type=submit]');
+function signInAtIdp(page: Page, user: string): Promise<void> {
+  return signInAtTestIdp(page, idp, user);
 }
 
 interface CodeRequest {
@@ -263,9 +215,9 @@ async function authorizeInBrowser(request: CodeRequest = {}): Promise<{
     const page = await context.newPage();
     await page.goto(`${gw.url}${base}/oauth2/v2/authorize?${query}`);
     await signInAtIdp(page, request.user ?? 'alice');
-    await page.waitForURL(startsWith(`${gw.url}${base}/oauth2/v2/authorize/consent?`));
+    await page.waitForURL(urlStartsWith(`${gw.url}${base}/oauth2/v2/authorize/consent?`));
     await page.click(`button[value=${request.decision ?? 'approve'}]`);
-    await page.waitForURL(startsWith(`${redirectUri}?`));
+    await page.waitForURL(urlStartsWith(`${redirectUri}?`));
     return { params: new URL(page.url()).searchParams, verifier };
   } finally {
     await context.close();
@@ -335,9 +287,8 @@ describe('a single-page app in a real browser', () => {
       expect(text).toContain('alice');
 
       await page.click('button[value=approve]');
-      await page.waitForURL(startsWith(`${spa.url}/callback?`));
-      await page.waitForSelector('#result:not(:empty)');
-      const result = JSON.parse((await page.textContent('#result')) ?? '{}');
+      await page.waitForURL(urlStartsWith(`${spa.url}/callback?`));
+      const result = (await singlePageAppResult(page)) as { token: { access_token: string } };
       expect(result).toMatchObject({
         tokenStatus: 200,
         token: { token_type: 'Bearer', scope: 'read' },
@@ -606,7 +557,7 @@ describe('the consent decision', () => {
       const page = await context.newPage();
       await page.goto(`${gw.url}${BASE}/oauth2/v2/authorize?${query}`);
       await signInAtIdp(page, 'carol');
-      await page.waitForURL(startsWith(`${gw.url}${BASE}/oauth2/v2/authorize/consent?`));
+      await page.waitForURL(urlStartsWith(`${gw.url}${BASE}/oauth2/v2/authorize/consent?`));
       const transaction = await page.inputValue('input[name=transaction]');
       const csrf = await page.inputValue('input[name=csrf_token]');
       const consentUrl = `${gw.url}${BASE}/oauth2/v2/authorize/consent`;
@@ -632,7 +583,7 @@ describe('the consent decision', () => {
       expect((await post(approve, { cookie, origin: 'https://evil.example' })).status).toBe(403);
       // None of them used the transaction up: the real user still decides.
       await page.click('button[value=approve]');
-      await page.waitForURL(startsWith(`${spa.url}/plain-callback?`));
+      await page.waitForURL(urlStartsWith(`${spa.url}/plain-callback?`));
       const code = new URL(page.url()).searchParams.get('code')!;
       expect(await redeem(publicRedemption(code, verifier).form)).toMatchObject({ status: 200 });
       // And the transaction is over: its decision cannot be replayed.
