@@ -1,9 +1,11 @@
 // The control plane behaves like a real cluster: RBAC applies to non-admin identities and
 // kube-controller-manager collects garbage. Later integration tests rely on both.
+import { randomBytes } from 'node:crypto';
 import {
   ApiException,
   CoreV1Api,
   RbacAuthorizationV1Api,
+  setHeaderOptions,
   VersionApi,
 } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
@@ -12,7 +14,11 @@ import { useTestNamespace } from './namespace.ts';
 
 const namespace = useTestNamespace('control-plane');
 const admin = kubeConfig('admin').makeApiClient(CoreV1Api);
-const operator = kubeConfig('operator').makeApiClient(CoreV1Api);
+// A user of its own, impersonated by the admin: other test files bind RBAC to the project's
+// identities (the operator's ClusterRole grants Secrets everywhere), so only a user nobody else
+// binds shows RBAC denying until a Role grants.
+const probeUser = `rbac-probe-${randomBytes(3).toString('hex')}`;
+const asProbe = setHeaderOptions('Impersonate-User', probeUser);
 
 /** Polls `check` until it returns true or `timeoutMs` passes; returns its last answer. */
 async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
@@ -49,8 +55,8 @@ describe('control plane', () => {
     expect(cm.data).toEqual({ greeting: 'hi' });
   });
 
-  it('forbids the operator to list Secrets until a Role grants it', async () => {
-    expect(await statusOf(operator.listNamespacedSecret({ namespace }))).toBe(403);
+  it('forbids a non-admin user to list Secrets until a Role grants it', async () => {
+    expect(await statusOf(admin.listNamespacedSecret({ namespace }, asProbe))).toBe(403);
 
     const rbac = kubeConfig('admin').makeApiClient(RbacAuthorizationV1Api);
     await rbac.createNamespacedRole({
@@ -63,22 +69,20 @@ describe('control plane', () => {
     await rbac.createNamespacedRoleBinding({
       namespace,
       body: {
-        metadata: { name: 'operator-reads-secrets' },
+        metadata: { name: 'probe-reads-secrets' },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'read-secrets' },
-        subjects: [
-          { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'apiway-operator' },
-        ],
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: probeUser }],
       },
     });
     // The RBAC authorizer reads roles through an informer: allow it a moment to see them.
     expect(
       await eventually(
-        async () => (await statusOf(operator.listNamespacedSecret({ namespace }))) === 200,
+        async () => (await statusOf(admin.listNamespacedSecret({ namespace }, asProbe))) === 200,
         10_000,
       ),
     ).toBe(true);
     // Granted in this namespace only.
-    expect(await statusOf(operator.listNamespacedSecret({ namespace: 'default' }))).toBe(403);
+    expect(await statusOf(admin.listNamespacedSecret({ namespace: 'default' }, asProbe))).toBe(403);
   });
 
   it('garbage-collects a Secret whose owning ConfigMap is deleted', async () => {
