@@ -46,6 +46,18 @@ export interface DataPathOptions {
   distinctTokens: number;
   ticksPerSecond: number;
   log: (line: string) => void;
+  /**
+   * Another build's `gateway/src/main.ts`: its gateway scenarios run too, named `base:<name>`,
+   * in the same rounds (an A/B comparison that the machine's drift cannot skew).
+   */
+  baselineMain?: string;
+  /** Only these scenarios (the bare proxy, every ratio's baseline, always runs). */
+  only?: readonly string[];
+  /**
+   * Every measured run at this fixed rate instead of as fast as possible: CPU per request is
+   * then compared at the same throughput (for A/B runs; the goals need the peak rates).
+   */
+  rateRps?: number;
 }
 
 /** One row of `scenarios` in results/latest.json: exactly the issue's shape. */
@@ -145,7 +157,12 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
   const { log } = options;
   const stoppers: Array<() => Promise<void>> = [];
   try {
-    const scenarios = await setUp(options, stoppers);
+    const wanted = (name: string) =>
+      !options.only ||
+      name === 'bare-proxy' ||
+      options.only.includes(name) ||
+      options.only.includes(name.replace(/^base:/, ''));
+    const scenarios = (await setUp(options, stoppers)).filter((scenario) => wanted(scenario.name));
     const runnable = scenarios.filter((scenario) => scenario.target && !scenario.skipped);
     const once = async (scenario: Scenario, seconds: number, overallRate?: number) =>
       runLoad({
@@ -168,7 +185,7 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
           target.redisPid === undefined
             ? undefined
             : startCpuMeter([target.redisPid], options.ticksPerSecond);
-        const load = await once(scenario, options.durationSeconds);
+        const load = await once(scenario, options.durationSeconds, options.rateRps);
         const run: Run = { load, cpuMs: meter.stop() };
         if (redisMeter) run.redisCpuMs = redisMeter.stop();
         runs.get(scenario.name)?.push(run);
@@ -313,14 +330,21 @@ async function setUp(
   const gatewayScenarios = async (
     rateLimited: boolean,
     redis?: RedisServer,
+    baseline?: string,
   ): Promise<Scenario[]> => {
     const fixture = await writeGatewayFixture({
-      dir: join(options.dir, rateLimited ? 'gateway-redis' : 'gateway'),
+      dir: join(
+        options.dir,
+        `${baseline ? 'base-' : ''}${rateLimited ? 'gateway-redis' : 'gateway'}`,
+      ),
       upstreamOrigin,
       consumers: options.consumers,
       rateLimited,
     });
-    const gateway = await startGateway(fixture, redis ? { redisUrl: redis.url } : {});
+    const gateway = await startGateway(fixture, {
+      ...(redis ? { redisUrl: redis.url } : {}),
+      ...(baseline ? { main: baseline } : {}),
+    });
     stoppers.push(() => gateway.stop());
     const target: Target = { origin: gateway.origin, pids: [gateway.child.pid] };
     if (redis) {
@@ -333,21 +357,24 @@ async function setUp(
       fixture.consumers,
       options.distinctTokens,
     );
-    log(`  gateway${redis ? ' +redis' : ''} ready, ${tokens.length} tokens minted`);
+    log(
+      `  ${baseline ? 'baseline ' : ''}gateway${redis ? ' +redis' : ''} ready, ${tokens.length} tokens minted`,
+    );
     const bearer = (token: string): AutocannonRequest => ({
       method: 'GET',
       path: `${BASE_PATH}/scoped`,
       headers: { authorization: `Bearer ${token}` },
     });
     const suffix = redis ? '+redis' : '';
+    const prefix = baseline ? 'base:' : '';
     return [
       {
-        name: `gw-public${suffix}`,
+        name: `${prefix}gw-public${suffix}`,
         target,
         requests: [{ method: 'GET', path: `${BASE_PATH}/public` }],
       },
       {
-        name: `gw-apikey${suffix}`,
+        name: `${prefix}gw-apikey${suffix}`,
         target,
         requests: fixture.consumers.map((consumer) => ({
           method: 'GET',
@@ -355,11 +382,18 @@ async function setUp(
           headers: { 'x-api-key': consumer.apiKey },
         })),
       },
-      { name: `gw-jwt-same-token${suffix}`, target, requests: [bearer(tokens[0] as string)] },
-      { name: `gw-jwt-distinct-tokens${suffix}`, target, requests: tokens.map(bearer) },
+      {
+        name: `${prefix}gw-jwt-same-token${suffix}`,
+        target,
+        requests: [bearer(tokens[0] as string)],
+      },
+      { name: `${prefix}gw-jwt-distinct-tokens${suffix}`, target, requests: tokens.map(bearer) },
     ];
   };
   scenarios.push(...(await gatewayScenarios(false)));
+  if (options.baselineMain) {
+    scenarios.push(...(await gatewayScenarios(false, undefined, options.baselineMain)));
+  }
 
   let redis: RedisServer | undefined;
   try {
@@ -373,6 +407,9 @@ async function setUp(
     const running = redis;
     stoppers.push(() => running.stop());
     scenarios.push(...(await gatewayScenarios(true, redis)));
+    if (options.baselineMain) {
+      scenarios.push(...(await gatewayScenarios(true, redis, options.baselineMain)));
+    }
   }
   return scenarios;
 }

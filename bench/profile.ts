@@ -39,6 +39,8 @@ export interface ProfileOptions {
   connections: number;
   durationSeconds: number;
   log: (line: string) => void;
+  /** Only these scenarios (by name); default: all. */
+  only?: readonly string[];
 }
 
 interface ProfiledScenario {
@@ -95,7 +97,8 @@ export async function runProfile(options: ProfileOptions): Promise<void> {
   try {
     await upstream.waitForOutput((output) => /listening \d+/.test(output));
     const upstreamOrigin = `http://127.0.0.1:${/listening (\d+)/.exec(upstream.output())?.[1]}`;
-    for (const scenario of SCENARIOS) {
+    const chosen = SCENARIOS.filter((s) => !options.only || options.only.includes(s.name));
+    for (const scenario of chosen) {
       const fixture = await writeGatewayFixture({
         dir: join(options.dir, `profile-${scenario.redis ? 'redis' : 'plain'}-${scenario.name}`),
         upstreamOrigin,

@@ -6,8 +6,16 @@
  *   npm run bench                       full: every area, 3 interleaved rounds of 15 s (~15 min)
  *   npm run bench -- --quick            smoke: short runs, parse sample of 10 (< 5 min)
  *   npm run bench -- --only data-path,token-endpoint,rate-limiter,scale,propagation
- *   npm run bench -- --connections 50 --duration 15 --apis 10000 --subscriptions 100000
+ *   npm run bench -- --connections 50 --duration 15 --repeats 3 --apis 10000 --subscriptions 100000
  *   npm run bench -- --profile          CPU profiles of the gateway instead (bench/profile.ts)
+ *   npm run bench -- --scenarios gw-apikey,gw-apikey+redis     only these data-path scenarios
+ *                                        (and profiles: gw-apikey, token-endpoint-es256, …)
+ *   npm run bench -- --rate 2000         data path at a fixed rate: CPU per request compared at
+ *                                        equal throughput (A/B runs)
+ *   npm run bench -- --baseline-gateway DIR   A/B: DIR holds another build (DIR/gateway/src/main.ts,
+ *                                        e.g. `git archive HEAD gateway crds package.json | tar -x -C DIR`
+ *                                        plus a node_modules symlink); its gateway runs too, as
+ *                                        `base:<scenario>`, in the same rounds
  *
  * Figures are figures, not assertions: a missed goal does not fail the run; an area that
  * crashed does (exit 1), after the others ran.
@@ -15,7 +23,7 @@
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type DataPathResult, runDataPath } from './data-path.ts';
@@ -38,9 +46,13 @@ const { values } = parseArgs({
     only: { type: 'string' },
     connections: { type: 'string' },
     duration: { type: 'string' },
+    repeats: { type: 'string' },
+    rate: { type: 'string' },
     apis: { type: 'string' },
     subscriptions: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    scenarios: { type: 'string' },
+    'baseline-gateway': { type: 'string' },
   },
 });
 
@@ -52,7 +64,7 @@ const settings = {
   connections: number(values.connections, 50),
   duration_s: number(values.duration, quick ? 4 : 15),
   warmup_s: quick ? 1 : 3,
-  repeats: quick ? 1 : 3,
+  repeats: number(values.repeats, quick ? 1 : 3),
   consumers: 100,
   distinct_tokens: 1000,
   apis: number(values.apis, 10_000),
@@ -61,6 +73,11 @@ const settings = {
   propagation_changes: quick ? 10 : 50,
 };
 const only = values.only?.split(',').map((area) => area.trim());
+const scenarioFilter = values.scenarios?.split(',').map((name) => name.trim());
+const baselineMain =
+  values['baseline-gateway'] === undefined
+    ? undefined
+    : join(resolve(values['baseline-gateway']), 'gateway', 'src', 'main.ts');
 const unknown = only?.filter((area) => !(AREAS as readonly string[]).includes(area)) ?? [];
 if (unknown.length > 0) {
   console.error(`unknown area(s) ${unknown.join(', ')}: choose from ${AREAS.join(', ')}`);
@@ -78,6 +95,7 @@ try {
       connections: settings.connections,
       durationSeconds: settings.duration_s,
       log,
+      ...(scenarioFilter ? { only: scenarioFilter } : {}),
     });
   } else {
     await benchmark();
@@ -123,6 +141,9 @@ async function benchmark(): Promise<void> {
       distinctTokens: settings.distinct_tokens,
       ticksPerSecond,
       log,
+      ...(baselineMain ? { baselineMain } : {}),
+      ...(scenarioFilter ? { only: scenarioFilter } : {}),
+      ...(values.rate === undefined ? {} : { rateRps: Number(values.rate) }),
     }),
   );
   const tokenEndpoint = await attempt('token-endpoint', () =>
@@ -132,8 +153,10 @@ async function benchmark(): Promise<void> {
       durationSeconds: settings.duration_s,
       warmupSeconds: settings.warmup_s,
       consumers: settings.consumers,
+      repeats: settings.repeats,
       ticksPerSecond,
       log,
+      ...(baselineMain ? { baselineMain } : {}),
     }),
   );
   // bench/ratelimit.ts is another module's micro-benchmark (µs per limiter decision): run when
@@ -186,6 +209,8 @@ async function benchmark(): Promise<void> {
       started_at: startedAt.toISOString(),
       finished_at: finishedAt.toISOString(),
       note: 'Figures of a shared machine drift; compare the ratios, measured in the same run.',
+      ...(baselineMain ? { baseline_gateway: baselineMain } : {}),
+      ...(scenarioFilter ? { scenarios: scenarioFilter } : {}),
     },
     scenarios: data?.scenarios ?? [],
     token_endpoint: tokenEndpoint,

@@ -9,7 +9,9 @@
  *   node bench/scale-worker.ts load DIR
  *     the gateway's side: assemble the first version from its shards and load it into a
  *     gateway (`createGateway().update()`), then reload the second, with an event-loop probe
- *     running throughout; memory after each.
+ *     running throughout; memory after each. Shards are read as the Kubernetes source reads
+ *     them: through one `ShardReader` (shards already parsed are not parsed again), in slices
+ *     (`readSnapshotInSlices`).
  *
  * Each prints one line `RESULT {json}` on stdout.
  */
@@ -27,7 +29,7 @@ import type { SigningKeySet } from '../gateway/src/oauth/signing-keys.ts';
 import { createMemoryLimiter } from '../gateway/src/ratelimit/memory-store.ts';
 import { objectKey } from '../gateway/src/resources/types.ts';
 import {
-  assembleSnapshot,
+  createShardReader,
   type ShardManifest,
   splitSnapshot,
 } from '../gateway/src/snapshot/shards.ts';
@@ -69,7 +71,7 @@ export interface CompileFigures {
 }
 
 export interface LoadFigures {
-  /** Assemble (sha256 + JSON.parse of every shard) + `update()` of the first version. */
+  /** Assemble (sha256 + JSON.parse of every shard, through a ShardReader) + `update()` of the first version. */
   initial_assemble_ms: number;
   initial_update_ms: number;
   initial_longest_block_ms: number;
@@ -260,11 +262,13 @@ async function loadSide(dir: string) {
     environment: 'alpha',
   });
 
-  // What the Kubernetes source does on a change: assemble from the cached ConfigMaps, update.
+  // What the Kubernetes source does on a change: assemble from the cached ConfigMaps (its
+  // reader parses only the shards it has not parsed yet), update.
+  const reader = createShardReader();
   const apply = async (version: Version) => {
     const cpu = process.cpuUsage();
     let start = performance.now();
-    const assembled = assembleSnapshot(version.manifest, version.shards);
+    const assembled = await reader.assembleInSlices(version.manifest, version.shards);
     const assembleMs = elapsed(start);
     if (!assembled.ok) throw new Error(assembled.message);
     start = performance.now();

@@ -15,6 +15,8 @@ import {
   BASE_PATH,
   basicAuthorization,
   type ConsumerCredentials,
+  type GatewayFixture,
+  type GatewayProcess,
   RS_BASE_PATH,
   startGateway,
   TOKEN_REQUEST_BODY,
@@ -29,8 +31,12 @@ export interface TokenEndpointOptions {
   durationSeconds: number;
   warmupSeconds: number;
   consumers: number;
+  /** Rounds, each measuring every gateway once; per figure the median round is reported. */
+  repeats?: number;
   ticksPerSecond: number;
   log: (line: string) => void;
+  /** Another build's `gateway/src/main.ts`: measured too (`baseline`), alternating with this one. */
+  baselineMain?: string;
 }
 
 export interface TokenFigures {
@@ -48,6 +54,8 @@ export interface TokenEndpointResult {
   RS256: TokenFigures;
   connections: number;
   duration_s: number;
+  /** With `baselineMain`: the other build, measured in the same rounds. */
+  baseline?: { ES256: TokenFigures; RS256: TokenFigures };
 }
 
 export async function runTokenEndpoint(
@@ -60,8 +68,19 @@ export async function runTokenEndpoint(
     consumers: options.consumers,
     rateLimited: false,
   });
-  const gateway = await startGateway(fixture);
+  const gateways: Array<{ label: string; gateway: GatewayProcess; fixture: GatewayFixture }> = [];
   try {
+    gateways.push({ label: '', gateway: await startGateway(fixture), fixture });
+    if (options.baselineMain) {
+      const own = await writeGatewayFixture({
+        dir: join(options.dir, 'base-token-gateway'),
+        upstreamOrigin: 'http://127.0.0.1:9',
+        consumers: options.consumers,
+        rateLimited: false,
+      });
+      const gateway = await startGateway(own, { main: options.baselineMain });
+      gateways.push({ label: 'base:', gateway, fixture: own });
+    }
     const requestsFor = (basePath: string, consumers: readonly ConsumerCredentials[]) =>
       consumers.map(
         (consumer): AutocannonRequest => ({
@@ -74,9 +93,14 @@ export async function runTokenEndpoint(
           body: TOKEN_REQUEST_BODY,
         }),
       );
-    const measure = async (name: string, requests: AutocannonRequest[]): Promise<TokenFigures> => {
+    const measure = async (
+      name: string,
+      gateway: GatewayProcess,
+      requests: AutocannonRequest[],
+      warmUp: boolean,
+    ): Promise<TokenFigures> => {
       const common = { origin: gateway.origin, connections: options.connections, requests };
-      await runLoad({ ...common, durationSeconds: options.warmupSeconds });
+      if (warmUp) await runLoad({ ...common, durationSeconds: options.warmupSeconds });
       const meter = startCpuMeter([gateway.child.pid], options.ticksPerSecond);
       const load = await runLoad({ ...common, durationSeconds: options.durationSeconds });
       const cpuMs = meter.stop();
@@ -91,19 +115,42 @@ export async function runTokenEndpoint(
         errors: load.errors + load.timeouts,
       };
       options.log(
-        `  ${name.padEnd(8)} ${figures.tokens_per_second.toFixed(0).padStart(6)} tokens/s  ${figures.tokens_per_cpu_second.toFixed(0).padStart(6)} tokens/CPU-s  p99 ${figures.p99_ms.toFixed(2)} ms${figures.non_2xx + figures.errors > 0 ? `  !! ${figures.non_2xx} non-2xx, ${figures.errors} errors` : ''}`,
+        `  ${name.padEnd(13)} ${figures.tokens_per_second.toFixed(0).padStart(6)} tokens/s  ${figures.tokens_per_cpu_second.toFixed(0).padStart(6)} tokens/CPU-s  p99 ${figures.p99_ms.toFixed(2)} ms${figures.non_2xx + figures.errors > 0 ? `  !! ${figures.non_2xx} non-2xx, ${figures.errors} errors` : ''}`,
       );
       return figures;
     };
-    const ES256 = await measure('ES256', requestsFor(BASE_PATH, fixture.consumers));
-    const RS256 = await measure('RS256', requestsFor(RS_BASE_PATH, [fixture.rsConsumer]));
+    // Each fixture has its own random credentials: requests are built per gateway.
+    const rounds = new Map<string, TokenFigures[]>();
+    const repeats = Math.max(1, options.repeats ?? 1);
+    for (let round = 0; round < repeats; round++) {
+      for (const alg of ['ES256', 'RS256'] as const) {
+        for (const { label, gateway, fixture: own } of gateways) {
+          const requests =
+            alg === 'ES256'
+              ? requestsFor(BASE_PATH, own.consumers)
+              : requestsFor(RS_BASE_PATH, [own.rsConsumer]);
+          const figures = await measure(`${label}${alg}`, gateway, requests, round === 0);
+          const key = `${label}${alg}`;
+          rounds.set(key, [...(rounds.get(key) ?? []), figures]);
+        }
+      }
+    }
+    const median = (key: string): TokenFigures => {
+      const sorted = [...(rounds.get(key) ?? [])].sort(
+        (a, b) => a.tokens_per_cpu_second - b.tokens_per_cpu_second,
+      );
+      return sorted[Math.floor(sorted.length / 2)] as TokenFigures;
+    };
     return {
-      ES256,
-      RS256,
+      ES256: median('ES256'),
+      RS256: median('RS256'),
       connections: options.connections,
       duration_s: options.durationSeconds,
+      ...(options.baselineMain
+        ? { baseline: { ES256: median('base:ES256'), RS256: median('base:RS256') } }
+        : {}),
     };
   } finally {
-    await gateway.stop();
+    for (const { gateway } of gateways) await gateway.stop();
   }
 }

@@ -175,10 +175,11 @@ export interface GatewayProcess {
  * Starts `apiway-gateway` on free ports and waits for `/readyz`. Its log (one JSON line per
  * request at the default level `info`, as a user runs it) goes to /dev/null: serialising it is
  * part of the cost measured, the disk is not. `nodeArgs` go before the script (e.g. --cpu-prof).
+ * `main`: another build's `gateway/src/main.ts` (an A/B comparison); default: this tree's.
  */
 export async function startGateway(
   fixture: GatewayFixture,
-  options: { redisUrl?: string; nodeArgs?: string[]; cwd?: string } = {},
+  options: { redisUrl?: string; nodeArgs?: string[]; cwd?: string; main?: string } = {},
 ): Promise<GatewayProcess> {
   const port = await freePort();
   const adminPort = await freePort();
@@ -186,7 +187,7 @@ export async function startGateway(
     process.execPath,
     [
       ...(options.nodeArgs ?? []),
-      MAIN,
+      options.main ?? MAIN,
       '--config-dir',
       fixture.configDir,
       '--state-dir',

@@ -5,8 +5,13 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SigningKeySet } from '../../gateway/src/oauth/signing-keys.ts';
-import { BASE, designSnapshot } from '../support/design-api-fixture.ts';
-import { type RunningGateway, startGateway, testSigningKeys } from '../support/gateway.ts';
+import { ACME, BASE, designSnapshot } from '../support/design-api-fixture.ts';
+import {
+  type RunningGateway,
+  requestToken,
+  startGateway,
+  testSigningKeys,
+} from '../support/gateway.ts';
 import { send } from '../support/http-client.ts';
 import { type EchoBackend, startEchoBackend } from '../support/http-server.ts';
 import { snapshotFixture } from '../support/snapshot-fixtures.ts';
@@ -205,5 +210,75 @@ describe('with a snapshot', () => {
     expect((await send(gw.url, { path: `${BASE}/designs/latest` })).status).toBe(200);
     const metrics = await send(gw.adminUrl, { path: '/metrics' });
     expect(metrics.body).toContain('apiway_snapshot_loads_total{result="failure"} 2');
+  });
+});
+
+describe('a token in use across reloads (its verification is remembered, never its validity)', () => {
+  const suspendAcme = () => {
+    const snapshot = designSnapshot(backend.url);
+    return {
+      ...snapshot,
+      version: `${snapshot.version}-acme-suspended`,
+      credentials: snapshot.credentials.map((c) =>
+        c.clientId === ACME.clientId ? { ...c, suspended: true } : c,
+      ),
+    };
+  };
+  const read = (token: string) =>
+    send(gw.url, { path: `${BASE}/designs/1`, headers: { authorization: `Bearer ${token}` } });
+
+  it('is refused at once when a reload suspends its Subscription, and works again after', async () => {
+    await gw.gateway.update(designSnapshot(backend.url), keys);
+    const token = await requestToken(gw.url, BASE, ACME, 'read');
+    expect((await read(token)).status).toBe(200);
+    expect((await read(token)).status).toBe(200);
+    await gw.gateway.update(suspendAcme(), keys);
+    expect((await read(token)).status).toBe(401);
+    // Lifted without tokensNotBefore (a fixture, not the compiler): the token is valid again.
+    await gw.gateway.update(designSnapshot(backend.url), keys);
+    expect((await read(token)).status).toBe(200);
+  });
+
+  it('is refused at once when its signing key leaves the key set', async () => {
+    await gw.gateway.update(designSnapshot(backend.url), keys);
+    const token = await requestToken(gw.url, BASE, ACME, 'read');
+    expect((await read(token)).status).toBe(200);
+    const rotated = await testSigningKeys();
+    await gw.gateway.update(designSnapshot(backend.url), rotated);
+    const refused = await read(token);
+    expect(refused.status).toBe(401);
+    expect(refused.json()).toMatchObject({ error: 'invalid_token' });
+    await gw.gateway.update(designSnapshot(backend.url), keys);
+  });
+});
+
+describe('a reload that changes one Api', () => {
+  it('serves the changed Api as it now is and the unchanged one as before', async () => {
+    const snapshot = designSnapshot(backend.url);
+    await gw.gateway.update(snapshot, keys);
+    expect((await send(gw.url, { path: `${BASE}/designs/latest` })).status).toBe(200);
+    const other = snapshot.apis.find((api) => api.basePath === '/other');
+    if (!other) throw new Error('fixture');
+    const moved = snapshotFixture({
+      apis: snapshot.apis.map((api) =>
+        api === other
+          ? {
+              ...api,
+              paths: [
+                {
+                  template: '/moved',
+                  operations: { GET: { security: [], securityDefaulted: false } },
+                },
+              ],
+            }
+          : api,
+      ),
+      credentials: snapshot.credentials,
+    });
+    await gw.gateway.update(moved, keys);
+    expect((await send(gw.url, { path: '/other/moved' })).status).toBe(200);
+    expect((await send(gw.url, { path: `${BASE}/designs/latest` })).status).toBe(200);
+    await gw.gateway.update(snapshot, keys);
+    expect((await send(gw.url, { path: '/other/moved' })).status).toBe(404);
   });
 });

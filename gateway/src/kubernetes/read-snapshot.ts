@@ -8,7 +8,12 @@
  */
 
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { type AssembleResult, assembleSnapshot, type ShardManifest } from '../snapshot/shards.ts';
+import {
+  type AssembleResult,
+  assembleSnapshot,
+  type ShardManifest,
+  type ShardReader,
+} from '../snapshot/shards.ts';
 import {
   MANIFEST_DATA_KEY,
   SHARD_DATA_KEY,
@@ -23,7 +28,34 @@ export type ReadSnapshotResult =
 export function readSnapshot(
   environment: string,
   configMaps: readonly V1ConfigMap[],
+  reader?: ShardReader,
 ): ReadSnapshotResult {
+  const found = findShards(environment, configMaps);
+  if (!found.ok) return found;
+  const { manifest, shards } = found;
+  return reader ? reader.assemble(manifest, shards) : assembleSnapshot(manifest, shards);
+}
+
+/**
+ * `readSnapshot` with a reader, parsing in slices that give the event loop back between them
+ * (requests keep being served while a change to many shards is parsed).
+ */
+export async function readSnapshotInSlices(
+  environment: string,
+  configMaps: readonly V1ConfigMap[],
+  reader: ShardReader,
+): Promise<ReadSnapshotResult> {
+  const found = findShards(environment, configMaps);
+  if (!found.ok) return found;
+  return reader.assembleInSlices(found.manifest, found.shards);
+}
+
+function findShards(
+  environment: string,
+  configMaps: readonly V1ConfigMap[],
+):
+  | { ok: true; manifest: ShardManifest; shards: Map<number, string> }
+  | Exclude<ReadSnapshotResult, { ok: true }> {
   const byName = new Map(configMaps.map((configMap) => [configMap.metadata?.name, configMap]));
   const manifestName = snapshotManifestName(environment);
   const text = byName.get(manifestName)?.data?.[MANIFEST_DATA_KEY];
@@ -68,5 +100,5 @@ export function readSnapshot(
     const shard = byName.get(snapshotShardName(environment, index))?.data?.[SHARD_DATA_KEY];
     if (shard !== undefined) shards.set(index, shard);
   }
-  return assembleSnapshot(manifest, shards);
+  return { ok: true, manifest, shards };
 }

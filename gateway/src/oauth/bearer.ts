@@ -6,6 +6,9 @@
  * contains it: the compiler emits the grant only then). That is how deleting or suspending a
  * Subscription, or removing an Api from a Product, revokes tokens already minted, within one
  * reload. Scopes are narrowed the same way: a scope taken from a Subscription stops working at once.
+ *
+ * Those snapshot checks run on every request, cached token or not: the verified-token cache
+ * (access-token.ts) only spares the signature, never a revocation.
  */
 
 import { decodeJwt } from 'jose';
@@ -14,7 +17,14 @@ import { authenticateIdpToken } from '../idp/authenticate-idp-token.ts';
 import type { IdpTrust } from '../idp/idp-trust.ts';
 import type { LoadedSnapshot } from '../snapshot/loaded.ts';
 import type { SnapshotApi, SnapshotCredential, SnapshotGrant } from '../snapshot/schema.ts';
-import { type AccessTokenClaims, scopesOfClaim, verifyAccessToken } from './access-token.ts';
+import {
+  type AccessTokenClaims,
+  cachedAccessToken,
+  scopesOfClaim,
+  type VerifiedTokenCache,
+  type VerifyAccessTokenContext,
+  verifyAccessToken,
+} from './access-token.ts';
 import type { AuthorizationStore } from './authorize/store.ts';
 import { apiAudience, apiIssuer } from './issuer.ts';
 import type { LoadedKeys } from './keys.ts';
@@ -29,6 +39,8 @@ export interface BearerContext {
   idps?: IdpTrust;
   /** Token ids revoked by an authorization code replay (issue 6). Absent: not checked. */
   revocations?: Pick<AuthorizationStore, 'isRevoked'>;
+  /** Tokens already verified (access-token.ts); absent: every request verifies the signature. */
+  verifiedTokens?: VerifiedTokenCache;
 }
 
 export interface BearerAuthentication {
@@ -60,30 +72,36 @@ export async function authenticateBearerToken(
 ): Promise<BearerAuthentication> {
   const { api, loaded, keys, publicUrl, now } = ctx;
   const issuer = apiIssuer(api, publicUrl);
-
-  // Route on the unverified `iss` only to pick the verifier; each verifier checks everything
-  // itself with its own pinned keys, so a forged `iss` gains nothing.
-  const tokenIssuer = unverifiedIssuer(token);
-  if (tokenIssuer !== issuer) {
-    // Tokens of the IdpAssociations this Api accepts (`api.idps`, issuer matched exactly) are
-    // verified by that IdP's keys (idp/); any other issuer is refused.
-    const idp =
-      ctx.idps &&
-      api.idps.map((id) => loaded.idpsById.get(id)).find((i) => i?.issuer === tokenIssuer);
-    if (idp && ctx.idps) return authenticateIdpToken(token, idp, { api, idps: ctx.idps, now });
-    throw new GatewayError(
-      'invalid_token',
-      'The access token was not issued by an issuer this API trusts.',
-    );
-  }
-
-  const claims = await verifyAccessToken(token, {
+  const verification: VerifyAccessTokenContext = {
     api,
     issuer,
     audience: apiAudience(api, publicUrl),
     keys,
     now,
-  });
+    ...(ctx.verifiedTokens ? { cache: ctx.verifiedTokens } : {}),
+  };
+
+  // A token verified before, still valid for this Api now: no decoding, no signature.
+  let claims = cachedAccessToken(token, verification);
+  if (!claims) {
+    // Route on the unverified `iss` only to pick the verifier; each verifier checks everything
+    // itself with its own pinned keys, so a forged `iss` gains nothing. (jose decodes the token
+    // again: it takes the compact form only. Once per token, then it is cached.)
+    const tokenIssuer = unverifiedIssuer(token);
+    if (tokenIssuer !== issuer) {
+      // Tokens of the IdpAssociations this Api accepts (`api.idps`, issuer matched exactly) are
+      // verified by that IdP's keys (idp/); any other issuer is refused.
+      const idp =
+        ctx.idps &&
+        api.idps.map((id) => loaded.idpsById.get(id)).find((i) => i?.issuer === tokenIssuer);
+      if (idp && ctx.idps) return authenticateIdpToken(token, idp, { api, idps: ctx.idps, now });
+      throw new GatewayError(
+        'invalid_token',
+        'The access token was not issued by an issuer this API trusts.',
+      );
+    }
+    claims = await verifyAccessToken(token, verification);
+  }
 
   const credential = loaded.credentialsByClientId.get(claims.client_id);
   if (!credential) throw new GatewayError('invalid_token', 'The access token has been revoked.');

@@ -19,6 +19,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError } from '../errors.ts';
 import type { IdpTrust } from '../idp/idp-trust.ts';
+import type { VerifiedTokenCache } from '../oauth/access-token.ts';
 import type { AuthorizationStore } from '../oauth/authorize/store.ts';
 import { authenticateBearerToken } from '../oauth/bearer.ts';
 import type { LoadedKeys } from '../oauth/keys.ts';
@@ -71,6 +72,8 @@ export interface AuthenticateContext {
   idps?: IdpTrust;
   /** Code-replay revocations; absent: not checked. */
   revocations?: Pick<AuthorizationStore, 'isRevoked'>;
+  /** Access tokens already verified (oauth/access-token.ts); absent: none are remembered. */
+  verifiedTokens?: VerifiedTokenCache;
 }
 
 /** The distinct apiKey locations of an Api's schemes (synthetic `apiway:apiKey` included). */

@@ -21,6 +21,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import type { VerifiedTokenCache } from '../oauth/access-token.ts';
 import type { AuthorizationServices } from '../oauth/authorize/services.ts';
 import type { GatewayMetrics } from '../observability/metrics.ts';
 import { forwardToBackend } from '../proxy/forward.ts';
@@ -45,6 +46,8 @@ export interface PipelineContext {
   metrics: GatewayMetrics;
   /** Authorization code flow and external IdPs (issue 6); absent: neither is available. */
   authorization?: AuthorizationServices;
+  /** Access tokens already verified, for the gateway's life (safe across reloads: see access-token.ts). */
+  verifiedTokens?: VerifiedTokenCache;
   /** Filled in as the steps learn it; the access log line and metrics read it afterwards. */
   record: RequestRecord;
 }
@@ -113,6 +116,7 @@ export async function handleGatewayRequest(
     ...(ctx.authorization
       ? { idps: ctx.authorization.idps, revocations: ctx.authorization.store }
       : {}),
+    ...(ctx.verifiedTokens ? { verifiedTokens: ctx.verifiedTokens } : {}),
   });
 
   // 4. authorize

@@ -43,6 +43,8 @@ export interface OperationMatcher {
 
 type SegmentMatcher =
   | { kind: 'literal'; text: string }
+  /** A whole segment that is one parameter (`{id}`): by far the most common, and no RegExp to hold. */
+  | { kind: 'parameter'; name: string }
   | { kind: 'pattern'; regex: RegExp; names: string[] };
 
 interface CompiledPath {
@@ -90,6 +92,8 @@ export function compileOperationMatcher(paths: readonly SnapshotPath[]): Operati
 
 function compileSegment(segment: string): SegmentMatcher {
   if (!segment.includes('{')) return { kind: 'literal', text: encodeLiteral(segment) };
+  const whole = /^\{([^{}]+)\}$/.exec(segment);
+  if (whole) return { kind: 'parameter', name: whole[1] as string };
   const names: string[] = [];
   let source = '';
   let last = 0;
@@ -114,6 +118,14 @@ function matchSegments(
     const value = raw[i] as string;
     if (segment.kind === 'literal') {
       if (segment.text !== value) return undefined;
+      continue;
+    }
+    if (segment.kind === 'parameter') {
+      // As the pattern `^(.+?)$` would: any non-empty segment.
+      if (value === '') return undefined;
+      const decoded = decodeSegment(value);
+      if (decoded === undefined) return undefined;
+      params[segment.name] = decoded;
       continue;
     }
     const found = segment.regex.exec(value);

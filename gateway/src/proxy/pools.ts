@@ -5,6 +5,10 @@
  * request ended. A pool whose origin is still used is reused across reloads (its warm
  * connections survive a reload); one no snapshot in use needs is closed gracefully (undici's
  * `close()` lets running requests finish).
+ *
+ * A pool is opened when its origin is first called, not when a snapshot names it: an idle Pool
+ * weighs ~18 KiB, so 10,000 Apis' backends opened up front would hold 180 MiB for Apis that may
+ * see no traffic on this replica.
  */
 
 import { Pool } from 'undici';
@@ -32,7 +36,8 @@ export interface UpstreamPools {
 }
 
 interface Entry {
-  pool: Pool;
+  /** Opened on first use. */
+  pool?: Pool;
   references: number;
 }
 
@@ -52,38 +57,39 @@ export function createUpstreamPools(options: UpstreamPoolOptions = {}): Upstream
 
   return {
     acquire(origins) {
-      const held = new Map<string, Pool>();
-      for (const origin of new Set(origins)) {
+      const held = new Map<string, Entry>();
+      for (const origin of origins) {
+        if (held.has(origin)) continue;
         let entry = entries.get(origin);
         if (!entry) {
-          entry = { pool: open(origin), references: 0 };
+          entry = { references: 0 };
           entries.set(origin, entry);
         }
         entry.references++;
-        held.set(origin, entry.pool);
+        held.set(origin, entry);
       }
       let released = false;
       return {
         get(origin) {
-          const pool = held.get(origin);
-          if (!pool) throw new Error(`No upstream pool for ${origin} in this snapshot.`);
-          return pool;
+          const entry = held.get(origin);
+          if (!entry) throw new Error(`No upstream pool for ${origin} in this snapshot.`);
+          entry.pool ??= open(origin);
+          return entry.pool;
         },
         release() {
           if (released) return;
           released = true;
-          for (const origin of held.keys()) {
-            const entry = entries.get(origin);
-            if (!entry || --entry.references > 0) continue;
-            entries.delete(origin);
+          for (const [origin, entry] of held) {
+            if (--entry.references > 0) continue;
+            if (entries.get(origin) === entry) entries.delete(origin);
             // Graceful: requests already dispatched on it complete first.
-            void entry.pool.close().catch(() => undefined);
+            void entry.pool?.close().catch(() => undefined);
           }
         },
       };
     },
     async close() {
-      const pools = [...entries.values()].map((entry) => entry.pool);
+      const pools = [...entries.values()].flatMap((entry) => (entry.pool ? [entry.pool] : []));
       entries.clear();
       await Promise.all(pools.map((pool) => pool.close().catch(() => pool.destroy())));
     },

@@ -2,6 +2,7 @@ import {
   type CryptoKey,
   decodeJwt,
   decodeProtectedHeader,
+  exportJWK,
   exportSPKI,
   generateKeyPair,
   importJWK,
@@ -12,7 +13,9 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../gateway/src/errors.ts';
 import {
+  createVerifiedTokenCache,
   mintAccessToken,
+  type VerifiedTokenCache,
   type VerifyAccessTokenContext,
   verifyAccessToken,
 } from '../../../gateway/src/oauth/access-token.ts';
@@ -381,5 +384,133 @@ describe('verifyAccessToken refuses every attack token with invalid_token', () =
     for (const garbage of ['', 'not-a-jwt', 'a.b.c', `${b64({ alg: 'ES256' })}.e30`]) {
       await expectInvalidToken(garbage, verifyContext(), /malformed/);
     }
+  });
+});
+
+describe('verifyAccessToken with a verified-token cache', () => {
+  const cached = (
+    cache: VerifiedTokenCache,
+    api: SnapshotApi = DESIGN,
+    now = NOW,
+    loaded = keys.loaded,
+  ): VerifyAccessTokenContext => ({ ...verifyContext(api, now), keys: loaded, cache });
+
+  it('remembers a verified token and answers it again with the same claims', async () => {
+    const cache = createVerifiedTokenCache();
+    const { token, claims } = await mint();
+    await expect(verifyAccessToken(token, cached(cache))).resolves.toEqual(claims);
+    expect(cache.size).toBe(1);
+    await expect(verifyAccessToken(token, cached(cache))).resolves.toEqual(claims);
+    expect(cache.size).toBe(1);
+  });
+
+  it('never remembers a refused token, and never answers a tampered copy of a remembered one', async () => {
+    const cache = createVerifiedTokenCache();
+    const { token } = await mint();
+    await verifyAccessToken(token, cached(cache));
+    const [header, payload, signature = ''] = token.split('.');
+    const flipped = `${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BB' : 'AA'}`;
+    await expectInvalidToken(`${header}.${payload}.${flipped}`, cached(cache), /signature/);
+    expect(cache.size).toBe(1);
+  });
+
+  it('refuses a remembered token once it expired', async () => {
+    const cache = createVerifiedTokenCache();
+    const { token } = await mint();
+    await verifyAccessToken(token, cached(cache));
+    // Within the 5 s tolerance it still holds, as it did when first verified; past it, not.
+    const atExpiry = new Date(NOW.getTime() + 3600_000 + 4_000);
+    await expect(verifyAccessToken(token, cached(cache, DESIGN, atExpiry))).resolves.toBeTruthy();
+    const pastExpiry = new Date(NOW.getTime() + 3600_000 + 5_000);
+    await expectInvalidToken(token, cached(cache, DESIGN, pastExpiry), /expired/);
+    expect(cache.size).toBe(0);
+  });
+
+  it('refuses a remembered token once its key left the key set', async () => {
+    const cache = createVerifiedTokenCache();
+    const { token } = await mint();
+    await verifyAccessToken(token, cached(cache));
+    const withoutIt = await loadSigningKeys(
+      { keys: keys.set.filter((key) => key.kid !== keys.es256Active.kid) },
+      NOW,
+    );
+    await expectInvalidToken(token, cached(cache, DESIGN, NOW, withoutIt), /unknown key/);
+  });
+
+  it('takes nothing on trust from another key set, even one with the same key under the same kid', async () => {
+    const cache = createVerifiedTokenCache();
+    const { token } = await mint();
+    await verifyAccessToken(token, cached(cache));
+    // The same kid now names an attacker's key: the remembered verification does not carry over.
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const impostor = {
+      ...keys.es256Active,
+      privateJwk: { ...(await exportJWK(privateKey)), kid: keys.es256Active.kid, alg: 'ES256' },
+    };
+    const swapped = await loadSigningKeys(
+      { keys: keys.set.map((key) => (key.kid === impostor.kid ? impostor : key)) },
+      NOW,
+    );
+    await expectInvalidToken(token, cached(cache, DESIGN, NOW, swapped), /signature/);
+  });
+
+  it('refuses a remembered token of a retired key once past its retireAfter', async () => {
+    const cache = createVerifiedTokenCache();
+    const token = await forge({
+      key: await privateKeyOf(keys.es256Retired),
+      kid: keys.es256Retired.kid,
+      claims: { exp: NOW_S + 7200 },
+    });
+    await expect(verifyAccessToken(token, cached(cache))).resolves.toBeTruthy();
+    const afterRetirement = new Date(NOW.getTime() + 3600_000);
+    await expectInvalidToken(token, cached(cache, DESIGN, afterRetirement), /unknown key/);
+  });
+
+  it("refuses a remembered token at another Api, or once its Api's algorithm changed", async () => {
+    const cache = createVerifiedTokenCache();
+    const { token } = await mint();
+    await verifyAccessToken(token, cached(cache));
+    await expectInvalidToken(token, cached(cache, BILLING));
+    const rsDesign = {
+      ...DESIGN,
+      tokens: { signingAlgorithm: 'RS256' as const, ttlSeconds: 3600 },
+    };
+    await expectInvalidToken(token, cached(cache, rsDesign), /algorithm/);
+  });
+
+  it('verifies a token that concurrent requests present at once only once', async () => {
+    const cache = createVerifiedTokenCache();
+    const { token } = await mint();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => verifyAccessToken(token, cached(cache))),
+    );
+    // One verification built the claims; the others read them from the cache.
+    expect(new Set(results).size).toBe(1);
+    expect(cache.inFlight(token)).toBeUndefined();
+  });
+
+  it('does not hand a concurrent verification to a request for another Api', async () => {
+    const cache = createVerifiedTokenCache();
+    const { token } = await mint();
+    const [design, billing] = await Promise.allSettled([
+      verifyAccessToken(token, cached(cache)),
+      verifyAccessToken(token, cached(cache, BILLING)),
+    ]);
+    expect(design?.status).toBe('fulfilled');
+    expect(billing?.status).toBe('rejected');
+  });
+
+  it('keeps at most its bound, evicting the least recently used token', async () => {
+    const cache = createVerifiedTokenCache(2);
+    const [a, b, c] = await Promise.all([mint(), mint(), mint()]);
+    if (!a || !b || !c) throw new Error('minting failed');
+    await verifyAccessToken(a.token, cached(cache));
+    await verifyAccessToken(b.token, cached(cache));
+    await verifyAccessToken(a.token, cached(cache)); // a is now the most recent
+    await verifyAccessToken(c.token, cached(cache));
+    expect(cache.size).toBe(2);
+    expect(cache.get(a.token)).toBeDefined();
+    expect(cache.get(b.token)).toBeUndefined();
+    expect(cache.get(c.token)).toBeDefined();
   });
 });

@@ -1,7 +1,12 @@
 import { generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GatewayError } from '../../../gateway/src/errors.ts';
+import {
+  createVerifiedTokenCache,
+  type VerifiedTokenCache,
+} from '../../../gateway/src/oauth/access-token.ts';
 import { authenticateBearerToken, type BearerContext } from '../../../gateway/src/oauth/bearer.ts';
+import { loadSigningKeys } from '../../../gateway/src/oauth/keys.ts';
 import { handleTokenRequest } from '../../../gateway/src/oauth/token-endpoint.ts';
 import type { LoadedSnapshot } from '../../../gateway/src/snapshot/loaded.ts';
 import type { SnapshotApi } from '../../../gateway/src/snapshot/schema.ts';
@@ -204,5 +209,87 @@ describe('revocation through the snapshot (takes effect at the next reload)', ()
       clientId: 'acme-direct',
       scopes: ['read:design'],
     });
+  });
+});
+
+describe('revocation of a token the verified-token cache already holds (effective at once)', () => {
+  let cache: VerifiedTokenCache;
+  /** `acme-direct`'s token, authenticated once so that the cache holds it. */
+  async function rememberedToken(): Promise<string> {
+    cache = createVerifiedTokenCache();
+    const token = await tokenFor('acme-direct');
+    await expect(authenticateBearerToken(token, cached())).resolves.toMatchObject({
+      clientId: 'acme-direct',
+    });
+    expect(cache.size).toBe(1);
+    return token;
+  }
+  const cached = (loaded: LoadedSnapshot = snapshotOf(), now = NOW): BearerContext => ({
+    ...context(DESIGN, loaded),
+    now,
+    verifiedTokens: cache,
+  });
+
+  it('keeps authenticating it while nothing changed, with the current grant', async () => {
+    const token = await rememberedToken();
+    await expect(authenticateBearerToken(token, cached())).resolves.toMatchObject({
+      clientId: 'acme-direct',
+      scopes: ['read:design'],
+    });
+  });
+
+  it('the Subscription was deleted', async () => {
+    const token = await rememberedToken();
+    const deleted = withCredential('acme-direct', () => undefined);
+    await expectInvalidToken(token, cached(deleted), /revoked/);
+  });
+
+  it('the Subscription was suspended, then resumed (tokensNotBefore)', async () => {
+    const token = await rememberedToken();
+    const suspended = withCredential('acme-direct', (c) => ({ ...c, suspended: true }));
+    await expectInvalidToken(token, cached(suspended), /suspended/);
+    const resumed = withCredential('acme-direct', (c) => ({
+      ...c,
+      tokensNotBefore: new Date(NOW.getTime() + 1000).toISOString(),
+    }));
+    await expectInvalidToken(token, cached(resumed), /revoked/);
+  });
+
+  it('the grant on this Api was removed, or a scope taken away', async () => {
+    const token = await tokenFor('acme-platform', DESIGN, 'read:design write:design');
+    cache = createVerifiedTokenCache();
+    await authenticateBearerToken(token, cached());
+    const narrowed = withCredential('acme-platform', (c) => ({
+      ...c,
+      grants: c.grants.map((g) => (g.apiId === DESIGN.id ? { ...g, scopes: ['read:design'] } : g)),
+    }));
+    await expect(authenticateBearerToken(token, cached(narrowed))).resolves.toMatchObject({
+      scopes: ['read:design'],
+    });
+    const ungranted = withCredential('acme-platform', (c) => ({
+      ...c,
+      grants: c.grants.filter((g) => g.apiId !== DESIGN.id),
+    }));
+    await expectInvalidToken(token, cached(ungranted), /revoked/);
+  });
+
+  it('the token expired', async () => {
+    const token = await rememberedToken();
+    const later = new Date(NOW.getTime() + 2 * 3600_000);
+    await expectInvalidToken(token, cached(snapshotOf(), later), /expired/);
+  });
+
+  it('its signing key was removed from the key set', async () => {
+    const token = await rememberedToken();
+    const withoutIt = await loadSigningKeys(
+      { keys: keys.set.filter((key) => key.kid !== keys.es256Active.kid) },
+      NOW,
+    );
+    await expectInvalidToken(token, { ...cached(), keys: withoutIt }, /unknown key/);
+  });
+
+  it('is presented to another Api', async () => {
+    const token = await rememberedToken();
+    await expectInvalidToken(token, { ...cached(), api: RECOMMENDATIONS }, /issuer/);
   });
 });

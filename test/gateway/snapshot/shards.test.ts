@@ -4,7 +4,11 @@ import {
   type Snapshot,
   type SnapshotCredential,
 } from '../../../gateway/src/snapshot/schema.ts';
-import { assembleSnapshot, splitSnapshot } from '../../../gateway/src/snapshot/shards.ts';
+import {
+  assembleSnapshot,
+  createShardReader,
+  splitSnapshot,
+} from '../../../gateway/src/snapshot/shards.ts';
 
 function credential(i: number): SnapshotCredential {
   return {
@@ -68,5 +72,92 @@ describe('snapshot shards', () => {
     mixed.delete(0);
     const missing = assembleSnapshot(a.manifest, mixed);
     expect(!missing.ok && missing.reason).toBe('ShardMissing');
+  });
+});
+
+describe('a shard reader (what a gateway reads versions with)', () => {
+  /** Credentials of a Product: the same grant (rules included) in every one of them. */
+  function productSnapshot(count: number, version = 'v1'): Snapshot {
+    const snapshot = snapshotWith(count);
+    const rateLimit = [
+      { scope: 'api' as const, target: 'platform/design-api', requests: 100, periodSeconds: 1 },
+      { scope: 'product' as const, target: 'platform/bundle', requests: 9, periodSeconds: 60 },
+    ];
+    for (const c of snapshot.credentials) {
+      c.grants = [
+        {
+          apiId: 'platform/design-api',
+          scopes: ['read:design'],
+          productId: 'platform/bundle',
+          rateLimit: structuredClone(rateLimit),
+        },
+      ];
+    }
+    return { ...snapshot, version };
+  }
+  const byIndex = (shards: string[]) => new Map(shards.map((s, i) => [i, s]));
+  const byId = <T extends { id: string }>(items: T[]) =>
+    new Map(items.map((item) => [item.id, item] as const));
+
+  it('assembles what assembleSnapshot assembles (in shard order)', async () => {
+    const split = splitSnapshot(productSnapshot(3000), 64 * 1024);
+    const plain = assembleSnapshot(split.manifest, byIndex(split.shards));
+    const read = createShardReader().assemble(split.manifest, byIndex(split.shards));
+    const sliced = await createShardReader().assembleInSlices(
+      split.manifest,
+      byIndex(split.shards),
+      0,
+    );
+    if (!plain.ok || !read.ok || !sliced.ok) throw new Error('not assembled');
+    for (const result of [read.snapshot, sliced.snapshot]) {
+      expect(result.version).toBe(plain.snapshot.version);
+      expect(byId(result.credentials)).toEqual(byId(plain.snapshot.credentials));
+    }
+  });
+
+  it('after a one-Subscription change, hands over the untouched items as the same objects', () => {
+    const before = productSnapshot(3000, 'v1');
+    const after = structuredClone({ ...before, version: 'v2' });
+    (after.credentials[1234] as SnapshotCredential).suspended = true;
+    const a = splitSnapshot(before, 64 * 1024);
+    const b = splitSnapshot(after, 64 * 1024);
+    const reader = createShardReader();
+    const first = reader.assemble(a.manifest, byIndex(a.shards));
+    const second = reader.assemble(b.manifest, byIndex(b.shards));
+    if (!first.ok || !second.ok) throw new Error('not assembled');
+    const old = byId(first.snapshot.credentials);
+    const changedId = (after.credentials[1234] as SnapshotCredential).id;
+    let reused = 0;
+    for (const credential of second.snapshot.credentials) {
+      if (old.get(credential.id) === credential) reused++;
+    }
+    // Only the changed shard was parsed again: everything else is the very same object.
+    const changedShardSize = second.snapshot.credentials.length - reused;
+    expect(changedShardSize).toBeGreaterThan(0);
+    expect(changedShardSize).toBeLessThan(3000 / 4);
+    expect(byId(second.snapshot.credentials).get(changedId)?.suspended).toBe(true);
+    expect(old.get(changedId)?.suspended).toBe(false);
+  });
+
+  it('shares one object between equal grants, without changing any value', () => {
+    const snapshot = productSnapshot(3000);
+    const split = splitSnapshot(snapshot, 64 * 1024);
+    const read = createShardReader().assemble(split.manifest, byIndex(split.shards));
+    if (!read.ok) throw new Error('not assembled');
+    const grants = new Set(read.snapshot.credentials.map((c) => c.grants[0]));
+    expect(grants.size).toBe(1);
+    expect([...grants][0]).toEqual(snapshot.credentials[0]?.grants[0]);
+  });
+
+  it('keeps the last complete version when the next one is half-written', () => {
+    const a = splitSnapshot(productSnapshot(3000, 'v1'), 64 * 1024);
+    const b = splitSnapshot(productSnapshot(3001, 'v2'), 64 * 1024);
+    const reader = createShardReader();
+    const first = reader.assemble(a.manifest, byIndex(a.shards));
+    const mixed = reader.assemble(b.manifest, byIndex(a.shards));
+    expect(!mixed.ok && mixed.reason).toBe('ShardMismatch');
+    const again = reader.assemble(a.manifest, byIndex(a.shards));
+    if (!first.ok || !again.ok) throw new Error('not assembled');
+    expect(again.snapshot.credentials[0]).toBe(first.snapshot.credentials[0]);
   });
 });
