@@ -24,13 +24,14 @@ import type { Logger } from 'pino';
 import type { IdpHealth } from '../idp/idp-health.ts';
 import type { SigningKeySet } from '../oauth/signing-keys.ts';
 import type { Snapshot } from '../snapshot/schema.ts';
+import { createShardReader } from '../snapshot/shards.ts';
 import { type GatewayReport, startGatewayReport } from './gateway-report.ts';
 import { startInformer } from './informer.ts';
 import { createKubeClient, resourcePath } from './kube-client.ts';
 import { idpLoginsSecretName, SNAPSHOT_ENVIRONMENT_LABEL, signingKeysSecretName } from './names.ts';
 import { readIdpLoginSecrets } from './read-idp-logins.ts';
 import { readSigningKeys } from './read-signing-keys.ts';
-import { readSnapshot } from './read-snapshot.ts';
+import { readSnapshotInSlices } from './read-snapshot.ts';
 
 export interface KubernetesSourceOptions {
   kubeConfig: KubeConfig;
@@ -124,6 +125,8 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
     logger[level](message);
   }
 
+  const reader = createShardReader();
+
   async function refresh(): Promise<void> {
     if (running) {
       pending = true;
@@ -132,7 +135,9 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
     running = true;
     try {
       if (!configMaps.hasSynced || !secrets.hasSynced || !logins.hasSynced) return;
-      const snapshot = readSnapshot(environment, configMaps.list(namespace));
+      // Shards are parsed once per content hash, in slices: a one-shard change parses one shard
+      // and never blocks the event loop for long.
+      const snapshot = await readSnapshotInSlices(environment, configMaps.list(namespace), reader);
       if (!snapshot.ok) {
         // Missing or mismatching shards are normal while a version is being written.
         problem(`snapshot not loadable yet: ${snapshot.message}`, loaded ? 'info' : 'warn');
