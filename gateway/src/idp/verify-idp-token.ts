@@ -14,6 +14,7 @@
 import { errors, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { GatewayError } from '../errors.ts';
 import { CLOCK_TOLERANCE_SECONDS } from '../oauth/access-token.ts';
+import { describeJwtFailure, invalidToken } from '../oauth/jwt-failures.ts';
 import type { SnapshotIdp } from '../snapshot/schema.ts';
 
 /**
@@ -120,40 +121,12 @@ function stringClaim(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-function invalidToken(description: string): GatewayError {
-  return new GatewayError('invalid_token', description);
-}
-
-/** Fixed descriptions (jose's messages and errors can quote claims: they are not kept). */
 function describeFailure(error: unknown): GatewayError {
-  if (error instanceof GatewayError) return error;
-  if (error instanceof errors.JWTExpired) return invalidToken('The access token has expired.');
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.reason === 'missing') return invalidToken('The access token lacks a required claim.');
-    switch (error.claim) {
-      case 'iss':
-        return invalidToken('The access token was not issued by an issuer this API trusts.');
-      case 'aud':
-        return invalidToken('The access token is not meant for this API.');
-      case 'nbf':
-      case 'iat':
-        return invalidToken('The access token is not valid yet.');
-      default:
-        return invalidToken('The access token has invalid claims.');
-    }
-  }
-  if (error instanceof errors.JOSEAlgNotAllowed) {
-    return invalidToken('The access token is signed with an algorithm this API does not accept.');
-  }
-  if (error instanceof errors.JWKSNoMatchingKey) {
-    return invalidToken('The access token was signed by an unknown key.');
-  }
-  if (error instanceof errors.JWKSMultipleMatchingKeys) {
-    return invalidToken('The access token names no single signing key of its issuer.');
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return invalidToken('The access token signature is invalid.');
-  }
+  const known = describeJwtFailure(
+    error,
+    'The access token was not issued by an issuer this API trusts.',
+  );
+  if (known) return known;
   if (error instanceof errors.JWKSTimeout || isFetchFailure(error)) {
     return new GatewayError(
       'invalid_token',

@@ -16,15 +16,10 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import {
-  type CompactJWSHeaderParameters,
-  CompactSign,
-  type CryptoKey,
-  errors,
-  jwtVerify,
-} from 'jose';
+import { type CompactJWSHeaderParameters, CompactSign, type CryptoKey, jwtVerify } from 'jose';
 import { GatewayError } from '../errors.ts';
 import type { SnapshotApi, SnapshotCredential } from '../snapshot/schema.ts';
+import { describeJwtFailure, invalidToken } from './jwt-failures.ts';
 import type { LoadedKeys } from './keys.ts';
 import type { SigningAlgorithm } from './signing-keys.ts';
 
@@ -334,38 +329,11 @@ export function scopesOfClaim(scope: string): string[] {
   return [...new Set(scope.split(' ').filter((s) => s !== ''))];
 }
 
-function invalidToken(description: string): GatewayError {
-  return new GatewayError('invalid_token', description);
-}
-
-/**
- * A fixed description per failure kind (a stable contract, unlike jose's messages). jose's error
- * is not kept as the cause: some carry the token's claims, which have no place in a log.
- */
 function describeFailure(error: unknown): GatewayError {
-  if (error instanceof GatewayError) return error;
-  if (error instanceof errors.JWTExpired) return invalidToken('The access token has expired.');
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.reason === 'missing') return invalidToken('The access token lacks a required claim.');
-    switch (error.claim) {
-      case 'iss':
-        return invalidToken("The access token was not issued by this API's authorization server.");
-      case 'aud':
-        return invalidToken('The access token is not meant for this API.');
-      case 'nbf':
-      case 'iat':
-        return invalidToken('The access token is not valid yet.');
-      case 'typ':
-        return invalidToken('The token is not an at+jwt access token.');
-      default:
-        return invalidToken('The access token has invalid claims.');
-    }
-  }
-  if (error instanceof errors.JOSEAlgNotAllowed) {
-    return invalidToken('The access token is signed with an algorithm this API does not accept.');
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return invalidToken('The access token signature is invalid.');
-  }
-  return invalidToken('The access token is malformed.');
+  return (
+    describeJwtFailure(
+      error,
+      "The access token was not issued by this API's authorization server.",
+    ) ?? invalidToken('The access token is malformed.')
+  );
 }

@@ -18,12 +18,7 @@
 
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError } from '../errors.ts';
-import type { IdpTrust } from '../idp/idp-trust.ts';
-import type { VerifiedTokenCache } from '../oauth/access-token.ts';
-import type { AuthorizationStore } from '../oauth/authorize/store.ts';
-import { authenticateBearerToken } from '../oauth/bearer.ts';
-import type { LoadedKeys } from '../oauth/keys.ts';
-import type { LoadedSnapshot } from '../snapshot/loaded.ts';
+import { authenticateBearerToken, type BearerContext } from '../oauth/bearer.ts';
 import type { SnapshotApi, SnapshotCredential, SnapshotGrant } from '../snapshot/schema.ts';
 
 export interface ApiKeyLocation {
@@ -62,19 +57,8 @@ export interface Authentication {
   consumer?: Consumer;
 }
 
-export interface AuthenticateContext {
-  api: SnapshotApi;
-  loaded: LoadedSnapshot;
-  keys: LoadedKeys;
-  publicUrl: string;
-  now: Date;
-  /** External IdPs; absent: IdP tokens are refused. */
-  idps?: IdpTrust;
-  /** Code-replay revocations; absent: not checked. */
-  revocations?: Pick<AuthorizationStore, 'isRevoked'>;
-  /** Access tokens already verified (oauth/access-token.ts); absent: none are remembered. */
-  verifiedTokens?: VerifiedTokenCache;
-}
+/** What authenticating needs: exactly what verifying a bearer token needs (oauth/bearer.ts). */
+export type AuthenticateContext = BearerContext;
 
 /** The distinct apiKey locations of an Api's schemes (synthetic `apiway:apiKey` included). */
 export function apiKeyLocations(api: SnapshotApi): ApiKeyLocation[] {
