@@ -9,7 +9,7 @@
  * Api (`OpenApiNotFound`).
  */
 
-import { createHash } from 'node:crypto';
+import { createOpenApiCache, type ParseOpenApi } from '../compiler/openapi-cache.ts';
 import type { ParsedOpenApi } from '../compiler/types.ts';
 import {
   type ApiResource,
@@ -21,8 +21,6 @@ import {
 } from '../resources/types.ts';
 import type { ConfigMapResource, ConfigProblem } from './config-dir.ts';
 import { describeEntry, type SelectedObject, type Selection } from './select-objects.ts';
-
-export type ParseOpenApi = (text: string) => Promise<ParsedOpenApi>;
 
 export interface Gathered {
   apis: ApiResource[];
@@ -43,8 +41,7 @@ export interface Gatherer {
 }
 
 export function createGatherer(parseOpenApi: ParseOpenApi): Gatherer {
-  /** By sha256 of the text: parsed documents still in use (entries unused by a gather are dropped). */
-  let cache = new Map<string, Promise<ParsedOpenApi>>();
+  const documents = createOpenApiCache(parseOpenApi);
   /** By Api key: the last version whose document parsed, with that document. */
   const lastGood = new Map<string, { selected: SelectedObject; parsed: ParsedOpenApi }>();
 
@@ -55,7 +52,6 @@ export function createGatherer(parseOpenApi: ParseOpenApi): Gatherer {
       const all = [...objects.values()];
       const configMaps = all.flatMap((o) => (o.object.kind === 'ConfigMap' ? [o.object] : []));
       const openapi = new Map<string, ParsedOpenApi>();
-      const nextCache = new Map<string, Promise<ParsedOpenApi>>();
 
       for (const [identity, selected] of objects) {
         if (selected.object.kind !== 'Api') continue;
@@ -67,10 +63,7 @@ export function createGatherer(parseOpenApi: ParseOpenApi): Gatherer {
           lastGood.delete(key);
           continue;
         }
-        const hash = createHash('sha256').update(source.text, 'utf8').digest('hex');
-        const pending = cache.get(hash) ?? nextCache.get(hash) ?? parseOpenApi(source.text);
-        nextCache.set(hash, pending);
-        const parsed = await pending;
+        const parsed = await documents.parse(source.text);
         const previous = lastGood.get(key);
         if (parsed.ok) {
           openapi.set(key, parsed);
@@ -89,7 +82,8 @@ export function createGatherer(parseOpenApi: ParseOpenApi): Gatherer {
         }
       }
       for (const key of lastGood.keys()) if (!openapi.has(key)) lastGood.delete(key);
-      cache = nextCache;
+      // Documents no Api uses any more are forgotten (one per Api, plus room for edits).
+      documents.retain(openapi.size + lastGood.size + 16);
 
       const served = [...objects.values()].map((o) => o.object);
       return {

@@ -12,8 +12,11 @@
  * - `existingSecret` Secrets: through the ReferenceReader.
  */
 
-import { createHash } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
+import {
+  createOpenApiCache,
+  type ParseOpenApi,
+} from '../../../gateway/src/compiler/openapi-cache.ts';
 import type {
   CompileInput,
   IssuedCredentials,
@@ -35,8 +38,6 @@ import {
 } from '../credentials/credential-secret.ts';
 import type { ReferenceReader } from './reference-reader.ts';
 
-export type ParseOpenApi = (text: string) => Promise<ParsedOpenApi>;
-
 export interface GatherSources {
   apis: readonly ApiResource[];
   products: readonly ProductResource[];
@@ -52,11 +53,8 @@ export interface SnapshotGatherer {
 }
 
 export function createSnapshotGatherer(parseOpenApi: ParseOpenApi): SnapshotGatherer {
-  /**
-   * By sha256 of the text, least recently used first. Shared by every environment's gather;
-   * bounded so documents no Api uses any more are forgotten.
-   */
-  const parsed = new Map<string, Promise<ParsedOpenApi>>();
+  /** Shared by every environment's gather; bounded so documents no Api uses are forgotten. */
+  const documents = createOpenApiCache(parseOpenApi);
 
   return {
     async gather(environment, sources, now) {
@@ -75,18 +73,10 @@ export function createSnapshotGatherer(parseOpenApi: ParseOpenApi): SnapshotGath
             });
             return;
           }
-          const hash = createHash('sha256').update(source.text, 'utf8').digest('hex');
-          const pending = parsed.get(hash) ?? parseOpenApi(source.text);
-          parsed.delete(hash);
-          parsed.set(hash, pending);
-          openapi.set(objectKey(api.metadata), await pending);
+          openapi.set(objectKey(api.metadata), await documents.parse(source.text));
         }),
       );
-      const limit = 2 * sources.apis.length + 16;
-      for (const hash of parsed.keys()) {
-        if (parsed.size <= limit) break;
-        parsed.delete(hash);
-      }
+      documents.retain(2 * sources.apis.length + 16);
 
       const issued = new Map<string, IssuedCredentials>();
       const secrets: SecretResource[] = [];
