@@ -17,7 +17,14 @@ import {
   resourcePath,
 } from '../../../gateway/src/kubernetes/kube-client.ts';
 import { kubeConfig, kubeconfigPath } from '../../control-plane/kube.ts';
+import {
+  type Condition,
+  eventually as pollUntil,
+  secretValue,
+} from '../../scenarios/cluster-access.ts';
 import { send, type TestResponse } from '../../support/http-client.ts';
+
+export { type Condition, secretValue };
 
 const run = promisify(execFile);
 const RBAC_DIR = fileURLToPath(new URL('../../../operator/rbac/', import.meta.url));
@@ -90,11 +97,6 @@ export async function getSecret(namespace: string, name: string): Promise<V1Secr
   );
 }
 
-export function secretValue(secret: V1Secret | undefined, key: string): string | undefined {
-  const encoded = secret?.data?.[key];
-  return encoded === undefined ? undefined : Buffer.from(encoded, 'base64').toString('utf8');
-}
-
 export async function deleteObject(kind: string, namespace: string, name: string): Promise<void> {
   const group = kind === 'secrets' || kind === 'configmaps' ? undefined : 'apiway.net';
   await adminClient().delete(
@@ -108,43 +110,12 @@ export async function deleteObject(kind: string, namespace: string, name: string
   );
 }
 
-/**
- * Polls `check` until it returns something other than undefined/false; returns that. On timeout
- * throws, with `describe()` (e.g. the current status) in the message.
- */
-export async function eventually<T>(
+/** `eventually` of the shared scenarios, polling faster and giving up sooner by default. */
+export function eventually<T>(
   check: () => Promise<T | undefined | false> | T | undefined | false,
-  options: {
-    timeoutMs?: number;
-    intervalMs?: number;
-    describe?: () => Promise<string> | string;
-  } = {},
+  options: Parameters<typeof pollUntil>[1] = {},
 ): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const detail = options.describe ? await options.describe() : '';
-      throw new Error(
-        `condition not met in time${lastError ? ` (last error: ${(lastError as Error).message})` : ''}\n${detail}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
-  }
-}
-
-export interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-  observedGeneration?: number;
+  return pollUntil(check, { timeoutMs: 30_000, intervalMs: 100, ...options });
 }
 
 export type StatusOf = {
