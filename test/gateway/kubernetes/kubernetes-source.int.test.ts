@@ -156,18 +156,25 @@ describe('gateway --source kubernetes', () => {
   });
 
   it('reports the version it serves through its Lease', async () => {
-    const lease = await adminClient().get<{ metadata: { annotations?: Record<string, string> } }>(
-      resourcePath({
-        group: 'coordination.k8s.io',
-        version: 'v1',
-        resource: 'leases',
-        namespace: system,
-        name: 'apiway-gw-alpha.gw-source',
-      }) as string,
+    const reported = async () =>
+      (
+        await adminClient().get<{ metadata: { annotations?: Record<string, string> } }>(
+          resourcePath({
+            group: 'coordination.k8s.io',
+            version: 'v1',
+            resource: 'leases',
+            namespace: system,
+            name: 'apiway-gw-alpha.gw-source',
+          }) as string,
+        )
+      )?.metadata.annotations?.['apiway.net/snapshot-version'];
+    // The report is written right after a load, asynchronously: the previous test's load may
+    // still be on its way to the API server.
+    const serving = await gateway.version();
+    await eventually(async () => (await reported()) === serving, { timeoutMs: 10_000 }).catch(
+      () => undefined,
     );
-    expect(lease?.metadata.annotations?.['apiway.net/snapshot-version']).toBe(
-      await gateway.version(),
-    );
+    expect(await reported()).toBe(serving);
   });
 });
 
