@@ -7,10 +7,17 @@
  * clock. Scripts that read `TIME` and then write are replicated by their effects, the default
  * since Redis 5 (`redis.replicate_commands()` would be needed before that; we require Redis ≥ 6).
  *
- * KEYS: the distinct counters (`keys.ts`).
- * ARGV: rule count R; then per rule its counter (1-based index into KEYS) and limit; then per key
- *       its period and bucket width in ms (`bucketWidthMs`: TypeScript is the one source of it).
- * Reply: { allowed (1/0), then per rule: count after the decision, wait ms, reset ms }.
+ * One call decides a BATCH of requests (the limiter sends every decision a turn of the event loop
+ * asked for in one call: redis-store.ts), in order, each exactly as if it had been a call of its
+ * own: a request sees what the requests before it counted, and each is all-or-nothing over its
+ * rules. A batch of one is the plain case.
+ *
+ * KEYS: the distinct counters of the whole batch (`keys.ts`).
+ * ARGV: request count Q, then per request: its rule count R and key count K; K indexes (1-based)
+ *       into KEYS; per rule its counter (1-based index into the request's K keys) and limit; per
+ *       key its period and bucket width in ms (`bucketWidthMs`: TypeScript is the one source of it).
+ * Reply: per request, in order: allowed (1/0), then per rule: count after the decision, wait ms,
+ *        reset ms.
  *
  * Each counter is one hash, its buckets chained oldest to newest:
  *   n        requests counted in the window (the sum of the buckets)
@@ -51,8 +58,6 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)`
 }
 
 const SCRIPT_BODY = `
-local rule_count = tonumber(ARGV[1])
-local key_base = 1 + 2 * rule_count
 
 local function parse(value)
   if not value then return nil end
@@ -141,93 +146,115 @@ local function rebuild(key, period, width)
   redis.call('PEXPIRE', key, (live[#live][1] + 1) * width + period - now)
 end
 
-local states, periods, widths = {}, {}, {}
-for k = 1, #KEYS do
-  local key = KEYS[k]
-  local period, width = tonumber(ARGV[key_base + 2 * k - 1]), tonumber(ARGV[key_base + 2 * k])
-  local current = math.floor(now / width)
-  local s = load(key, current)
-  if not (consistent(s) and prune(key, s, period, width, current) and consistent(s)) then
-    rebuild(key, period, width)
-    s = load(key, current)
-  elseif s.changed then
-    if s.o then redis.call('HSET', key, 'n', s.n, 'o', s.o, 'z', s.z)
-    else redis.call('DEL', key) end
-  end
-  states[k], periods[k], widths[k] = s, period, width
-end
-
-local allowed = true
-for r = 1, rule_count do
-  local k, limit = tonumber(ARGV[2 * r]), tonumber(ARGV[2 * r + 1])
-  if states[k].n + 1 > limit then allowed = false end
-end
-
-if allowed then
-  for k = 1, #KEYS do
-    local key, s, period, width = KEYS[k], states[k], periods[k], widths[k]
+-- One request: its keys (names), its rules (counter index into keys, limit), its keys' periods
+-- and bucket widths. Appends its reply (allowed, then per rule count, wait, reset) to reply.
+local function decide(keys, counters, limits, periods, widths, reply)
+  local states = {}
+  for k = 1, #keys do
+    local key, period, width = keys[k], periods[k], widths[k]
     local current = math.floor(now / width)
-    local offset = now - current * width
-    local writes, started = nil, false
-    if s.cc then
-      s.cc, s.coff = s.cc + 1, math.max(s.coff, offset)
-      writes = { current, encode(s.cc, s.coff, s.cgap) }
-      if s.o == current then s.oc, s.ooff = s.cc, s.coff end
-      if s.z == current then s.zc, s.zoff = s.cc, s.coff end
-    elseif s.z and current < s.z then
-      s.zc = s.zc + 1
-      writes = { s.z, encode(s.zc, s.zoff, 0) }
-      if s.o == s.z then s.oc = s.zc end
-    else
-      started = true
-      writes = { current, encode(1, offset, 0) }
-      if s.z then
-        writes[3], writes[4] = s.z, encode(s.zc, s.zoff, current - s.z)
-        if s.o == s.z then s.ogap = current - s.z end
-      else
-        s.o, s.oc, s.ooff, s.ogap = current, 1, offset, 0
-      end
-      s.z, s.zc, s.zoff, s.zgap = current, 1, offset, 0
+    local s = load(key, current)
+    if not (consistent(s) and prune(key, s, period, width, current) and consistent(s)) then
+      rebuild(key, period, width)
+      s = load(key, current)
+    elseif s.changed then
+      if s.o then redis.call('HSET', key, 'n', s.n, 'o', s.o, 'z', s.z)
+      else redis.call('DEL', key) end
     end
-    s.n = s.n + 1
-    writes[#writes + 1] = 'n'
-    writes[#writes + 1] = s.n
-    writes[#writes + 1] = 'o'
-    writes[#writes + 1] = s.o
-    writes[#writes + 1] = 'z'
-    writes[#writes + 1] = s.z
-    redis.call('HSET', key, unpack(writes))
-    if started then redis.call('PEXPIRE', key, (current + 1) * width + period - now) end
+    states[k] = s
+  end
+
+  local allowed = true
+  for r = 1, #counters do
+    if states[counters[r]].n + 1 > limits[r] then allowed = false end
+  end
+
+  if allowed then
+    for k = 1, #keys do
+      local key, s, period, width = keys[k], states[k], periods[k], widths[k]
+      local current = math.floor(now / width)
+      local offset = now - current * width
+      local writes, started = nil, false
+      if s.cc then
+        s.cc, s.coff = s.cc + 1, math.max(s.coff, offset)
+        writes = { current, encode(s.cc, s.coff, s.cgap) }
+        if s.o == current then s.oc, s.ooff = s.cc, s.coff end
+        if s.z == current then s.zc, s.zoff = s.cc, s.coff end
+      elseif s.z and current < s.z then
+        s.zc = s.zc + 1
+        writes = { s.z, encode(s.zc, s.zoff, 0) }
+        if s.o == s.z then s.oc = s.zc end
+      else
+        started = true
+        writes = { current, encode(1, offset, 0) }
+        if s.z then
+          writes[3], writes[4] = s.z, encode(s.zc, s.zoff, current - s.z)
+          if s.o == s.z then s.ogap = current - s.z end
+        else
+          s.o, s.oc, s.ooff, s.ogap = current, 1, offset, 0
+        end
+        s.z, s.zc, s.zoff, s.zgap = current, 1, offset, 0
+      end
+      s.n = s.n + 1
+      writes[#writes + 1] = 'n'
+      writes[#writes + 1] = s.n
+      writes[#writes + 1] = 'o'
+      writes[#writes + 1] = s.o
+      writes[#writes + 1] = 'z'
+      writes[#writes + 1] = s.z
+      redis.call('HSET', key, unpack(writes))
+      if started then redis.call('PEXPIRE', key, (current + 1) * width + period - now) end
+    end
+  end
+
+  reply[#reply + 1] = allowed and 1 or 0
+  for r = 1, #counters do
+    local k, limit = counters[r], limits[r]
+    local key, s, period, width = keys[k], states[k], periods[k], widths[k]
+    local wait = 0
+    if s.n >= limit then
+      wait = period
+      if limit >= 1 and s.o then
+        -- Oldest first, until enough requests have left the window for one more.
+        local left, index, count, offset, gap = s.n, s.o, s.oc, s.ooff, s.ogap
+        while count do
+          left = left - count
+          if left < limit then
+            wait = index * width + offset + period - now
+            break
+          end
+          if gap == 0 then break end
+          index = index + gap
+          count, offset, gap = parse(redis.call('HGET', key, index))
+        end
+      end
+    end
+    local reset = period
+    if s.o then reset = s.o * width + s.ooff + period - now end
+    reply[#reply + 1] = s.n
+    reply[#reply + 1] = wait
+    reply[#reply + 1] = reset
   end
 end
 
-local reply = { allowed and 1 or 0 }
-for r = 1, rule_count do
-  local k, limit = tonumber(ARGV[2 * r]), tonumber(ARGV[2 * r + 1])
-  local key, s, period, width = KEYS[k], states[k], periods[k], widths[k]
-  local wait = 0
-  if s.n >= limit then
-    wait = period
-    if limit >= 1 and s.o then
-      -- Oldest first, until enough requests have left the window for one more.
-      local left, index, count, offset, gap = s.n, s.o, s.oc, s.ooff, s.ogap
-      while count do
-        left = left - count
-        if left < limit then
-          wait = index * width + offset + period - now
-          break
-        end
-        if gap == 0 then break end
-        index = index + gap
-        count, offset, gap = parse(redis.call('HGET', key, index))
-      end
-    end
+-- The batch, in order: each request sees what the ones before it counted.
+local reply = {}
+local at = 2
+for _ = 1, tonumber(ARGV[1]) do
+  local rule_count, key_count = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
+  at = at + 2
+  local keys, counters, limits, periods, widths = {}, {}, {}, {}, {}
+  for k = 1, key_count do keys[k] = KEYS[tonumber(ARGV[at + k - 1])] end
+  at = at + key_count
+  for r = 1, rule_count do
+    counters[r], limits[r] = tonumber(ARGV[at + 2 * r - 2]), tonumber(ARGV[at + 2 * r - 1])
   end
-  local reset = period
-  if s.o then reset = s.o * width + s.ooff + period - now end
-  reply[#reply + 1] = s.n
-  reply[#reply + 1] = wait
-  reply[#reply + 1] = reset
+  at = at + 2 * rule_count
+  for k = 1, key_count do
+    periods[k], widths[k] = tonumber(ARGV[at + 2 * k - 2]), tonumber(ARGV[at + 2 * k - 1])
+  end
+  at = at + 2 * key_count
+  decide(keys, counters, limits, periods, widths, reply)
 end
 return reply
 `;
@@ -239,35 +266,66 @@ export interface ScriptReply {
   outcomes: WindowOutcome[];
 }
 
-/** The script's reply, checked; throws on anything else (a bug, or not our script). */
-export function parseScriptReply(reply: unknown, ruleCount: number): ScriptReply {
+/** What one request of a batch asks: its distinct counter keys, each key's period, its rules. */
+export interface BatchedRequest {
+  keys: readonly string[];
+  periodsMs: readonly number[];
+  rules: readonly { counter: number; limit: number }[];
+}
+
+/** KEYS and ARGV of a call deciding `requests` in order (see above); a key shared by requests is sent once. */
+export function batchArguments(requests: readonly BatchedRequest[]): {
+  keys: string[];
+  args: number[];
+} {
+  const keys: string[] = [];
+  const keyIndex = new Map<string, number>();
+  const args: number[] = [requests.length];
+  for (const request of requests) {
+    args.push(request.rules.length, request.keys.length);
+    for (const key of request.keys) {
+      let index = keyIndex.get(key);
+      if (index === undefined) {
+        keys.push(key);
+        index = keys.length;
+        keyIndex.set(key, index);
+      }
+      args.push(index);
+    }
+    for (const rule of request.rules) args.push(rule.counter + 1, rule.limit);
+    for (const periodMs of request.periodsMs) args.push(periodMs, bucketWidthMs(periodMs));
+  }
+  return { keys, args };
+}
+
+/**
+ * The script's reply to a batch whose requests have these rule counts, checked; throws on
+ * anything else (a bug, or not our script).
+ */
+export function parseBatchReply(reply: unknown, ruleCounts: readonly number[]): ScriptReply[] {
+  const expected = ruleCounts.reduce((total, count) => total + 1 + 3 * count, 0);
   if (
     !Array.isArray(reply) ||
-    reply.length !== 1 + 3 * ruleCount ||
+    reply.length !== expected ||
     !reply.every((value) => typeof value === 'number')
   ) {
     throw new Error('unexpected reply from the rate-limit script');
   }
   const values = reply as number[];
-  const outcomes: WindowOutcome[] = [];
-  for (let index = 0; index < ruleCount; index++) {
-    const at = 1 + 3 * index;
-    outcomes.push({
-      count: values[at] ?? 0,
-      waitMs: values[at + 1] ?? 0,
-      resetMs: values[at + 2] ?? 0,
-    });
+  const replies: ScriptReply[] = [];
+  let at = 0;
+  for (const ruleCount of ruleCounts) {
+    const allowed = values[at] === 1;
+    at++;
+    const outcomes: WindowOutcome[] = [];
+    for (let index = 0; index < ruleCount; index++, at += 3) {
+      outcomes.push({
+        count: values[at] ?? 0,
+        waitMs: values[at + 1] ?? 0,
+        resetMs: values[at + 2] ?? 0,
+      });
+    }
+    replies.push({ allowed, outcomes });
   }
-  return { allowed: values[0] === 1, outcomes };
-}
-
-/** ARGV for the script (see above). */
-export function scriptArguments(
-  rules: readonly { counter: number; limit: number }[],
-  periodsMs: readonly number[],
-): number[] {
-  const args: number[] = [rules.length];
-  for (const rule of rules) args.push(rule.counter + 1, rule.limit);
-  for (const periodMs of periodsMs) args.push(periodMs, bucketWidthMs(periodMs));
-  return args;
+  return replies;
 }

@@ -2,16 +2,19 @@
  * The Lua script and `sliding-window.ts` are one algorithm written twice: driven through the same
  * simulated clock, the script on a real Redis and the TypeScript must decide every request alike,
  * to the millisecond (counts, waits, resets), while windows slide, buckets expire, the clock
- * jumps far ahead and rules share counters.
+ * jumps far ahead, rules share counters, and requests come in batches (one script call deciding
+ * several requests in order, consumers repeated within it).
  */
 
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planCounters } from '../../../gateway/src/ratelimit/decision.ts';
 import {
-  parseScriptReply,
+  type BatchedRequest,
+  batchArguments,
+  parseBatchReply,
   rateLimitLua,
-  scriptArguments,
+  type ScriptReply,
 } from '../../../gateway/src/ratelimit/redis-script.ts';
 import {
   decideWindows,
@@ -42,6 +45,20 @@ afterAll(async () => {
   redis?.disconnect();
   await server?.stop();
 });
+
+/** One script call deciding `requests` in order at `now`. */
+async function decideBatch(requests: BatchedRequest[], now: number): Promise<ScriptReply[]> {
+  const { keys, args } = batchArguments(requests);
+  const reply = await decideInRedis(keys.length, ...keys, ...args, now);
+  return parseBatchReply(
+    reply,
+    requests.map((request) => request.rules.length),
+  );
+}
+
+async function decideOne(request: BatchedRequest, now: number): Promise<ScriptReply> {
+  return (await decideBatch([request], now))[0] as ScriptReply;
+}
 
 const rule = (
   scope: RateLimitRule['scope'],
@@ -83,7 +100,8 @@ describe('the Redis script', () => {
     };
     let now = Date.UTC(2026, 4, 1, 12);
     let rejected = 0;
-    for (let step = 0; step < 3_000; step++) {
+    let batched = 0;
+    for (let step = 0; step < 3_000; ) {
       const gap = random();
       // Mostly bursts, sometimes a pause, rarely a jump of several windows.
       now +=
@@ -92,20 +110,25 @@ describe('the Redis script', () => {
           : gap < 0.1
             ? Math.floor(random() * 1_500)
             : Math.floor(random() * 30);
-      const consumer = `parity/${Math.floor(random() * 3)}`;
-      const rules = ruleSets[Math.floor(random() * ruleSets.length)] as RateLimitRule[];
-      const plan = planCounters(consumer, rules);
-      const reply = await decideInRedis(
-        plan.keys.length,
-        ...plan.keys,
-        ...scriptArguments(plan.rules, plan.periodsMs),
+      // Half the calls carry one request, the others up to 8 (the same consumer may recur).
+      const size = random() < 0.5 ? 1 : 1 + Math.floor(random() * 8);
+      const asked = Array.from({ length: size }, () => ({
+        consumer: `parity/${Math.floor(random() * 3)}`,
+        rules: ruleSets[Math.floor(random() * ruleSets.length)] as RateLimitRule[],
+      }));
+      const fromRedis = await decideBatch(
+        asked.map(({ consumer, rules }) => planCounters(consumer, rules)),
         now,
       );
-      const fromRedis = parseScriptReply(reply, rules.length);
-      const fromMemory = decideInMemory(consumer, rules, now);
-      expect({ step, ...fromRedis }).toEqual({ step, ...fromMemory });
-      if (!fromRedis.allowed) rejected++;
+      for (const [index, { consumer, rules }] of asked.entries()) {
+        const fromMemory = decideInMemory(consumer, rules, now);
+        expect({ step, ...fromRedis[index] }).toEqual({ step, ...fromMemory });
+        if (!fromMemory.allowed) rejected++;
+        step++;
+      }
+      if (size > 1) batched += size;
     }
+    expect(batched).toBeGreaterThan(1_000);
     expect(rejected).toBeGreaterThan(300);
   });
 
@@ -115,12 +138,7 @@ describe('the Redis script', () => {
     let now = Date.UTC(2026, 4, 1, 13);
     for (let step = 0; step < 500; step++) {
       now += step % 50 === 0 ? 700 : 7;
-      await decideInRedis(
-        plan.keys.length,
-        ...plan.keys,
-        ...scriptArguments(plan.rules, plan.periodsMs),
-        now,
-      );
+      await decideOne(plan, now);
     }
     const fields = await redis.hgetall(plan.keys[0] as string);
     const buckets = new Map(
@@ -151,13 +169,7 @@ describe('the Redis script', () => {
     const plan = planCounters('repair/consumer', rules);
     const key = plan.keys[0] as string;
     const now = Date.UTC(2026, 4, 1, 14);
-    const call = (at: number) =>
-      decideInRedis(
-        plan.keys.length,
-        ...plan.keys,
-        ...scriptArguments(plan.rules, plan.periodsMs),
-        at,
-      ).then((reply) => parseScriptReply(reply, 1));
+    const call = (at: number) => decideOne(plan, at);
     await call(now);
     await call(now + 1_000);
     // As if `n` had drifted and the chain were broken.

@@ -165,6 +165,45 @@ describe('Redis limiter', () => {
     expect(sent).toEqual(Array.from({ length: 20 }, () => 'evalsha'));
   });
 
+  it('sends the decisions asked for together in one call, each counted as if alone', async () => {
+    const limiter = await test.limiter(server.url);
+    const rules = [apiRule(30, 60), subscriptionRule(1_000, 3600)];
+    await limiter.check('batch/warm-up', rules); // loads the script
+    const monitor = await admin.monitor();
+    const sent: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua') sent.push(String(args[0]).toLowerCase());
+    });
+    let decisions: RateLimitDecision[];
+    try {
+      // 50 at once, as 50 connections' requests read in one turn: 40 for one consumer (limit 30),
+      // 10 for others.
+      decisions = await Promise.all(
+        Array.from({ length: 50 }, (_, index) =>
+          limiter.check(index < 40 ? 'batch/busy' : `batch/other-${index}`, rules),
+        ),
+      );
+      await eventually(() => sent.length >= 1, 'MONITOR saw the call');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      monitor.disconnect();
+    }
+    expect(sent).toEqual(['evalsha']);
+    const busy = decisions.slice(0, 40);
+    expect(allowedCount(busy)).toBe(30);
+    // In the order asked: the first 30 admitted with 29, 28, ... 0 left, the last 10 rejected.
+    expect(busy.slice(0, 30).map((decision) => decision.states[0]?.remaining)).toEqual(
+      Array.from({ length: 30 }, (_, index) => 29 - index),
+    );
+    expect(
+      busy.slice(30).every((decision) => !decision.allowed && decision.retryAfterSeconds),
+    ).toBe(true);
+    expect(decisions.slice(40).every((decision) => decision.allowed)).toBe(true);
+    expect(decisions.slice(40).map((decision) => decision.states[0]?.remaining)).toEqual(
+      Array.from({ length: 10 }, () => 29),
+    );
+  });
+
   it('admits all rules or none: a rejection consumes nothing, and replicas agree on it', async () => {
     const [first, second] = [await test.limiter(server.url), await test.limiter(server.url)];
     const wide = productRule(5, 60);
@@ -276,6 +315,24 @@ describe('Redis Cluster', () => {
     expect(decisions.some((decision) => decision.degraded)).toBe(false);
     expect(allowedCount(decisions)).toBe(10);
   });
+
+  it('batches per consumer: concurrent decisions of many consumers, each exact', async () => {
+    const limiter = await test.limiter(server.url, { cluster: true });
+    const rules = [apiRule(5, 60), subscriptionRule(100, 3600)];
+    const consumers = Array.from({ length: 8 }, (_, index) => `acme/cluster-${index}`);
+    const decisions = await Promise.all(
+      Array.from({ length: 80 }, (_, index) =>
+        limiter
+          .check(consumers[index % consumers.length] as string, rules)
+          .then((decision) => ({ consumer: index % consumers.length, decision })),
+      ),
+    );
+    expect(decisions.some(({ decision }) => decision.degraded)).toBe(false);
+    for (let consumer = 0; consumer < consumers.length; consumer++) {
+      const own = decisions.filter((entry) => entry.consumer === consumer);
+      expect(allowedCount(own.map((entry) => entry.decision))).toBe(5);
+    }
+  });
 });
 
 describe('Redis outage', () => {
@@ -371,9 +428,11 @@ describe('Redis outage', () => {
 
     server.pause();
     try {
-      const stalled = await Promise.all(
-        Array.from({ length: FAILURES_TO_DEGRADE }, () => limiter.check('stall/during', [rule])),
-      );
+      // Calls, not decisions, count as failures: concurrent decisions share one call.
+      const stalled: RateLimitDecision[] = [];
+      for (let call = 0; call < FAILURES_TO_DEGRADE; call++) {
+        stalled.push(await limiter.check('stall/during', [rule]));
+      }
       expect(stalled.every((decision) => decision.degraded && decision.allowed)).toBe(true);
       expect(stalled[0]?.states[0]?.rule.requests).toBe(3);
       expect(await gauge(metrics)).toBe(1);
