@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import {
+  coalescePerTurn,
   createLogger,
   redactPaths,
   serializeRequest,
@@ -58,5 +59,38 @@ describe('serializeRequest', () => {
       path: '/design-api/v1/designs',
       remoteAddress: '127.0.0.1',
     });
+  });
+});
+
+describe('coalescePerTurn', () => {
+  it('writes the lines of one turn of the event loop in one write, in order, before the next turn', async () => {
+    const writes: string[] = [];
+    const logger = createLogger({
+      destination: coalescePerTurn({ write: (text: string) => void writes.push(text) }),
+    });
+    for (let line = 0; line < 5; line++) logger.info({ line }, 'request completed');
+    expect(writes).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toHaveLength(1);
+    const lines = (writes[0] as string).trimEnd().split('\n');
+    expect(lines.map((line) => JSON.parse(line).line)).toEqual([0, 1, 2, 3, 4]);
+
+    logger.info({ line: 5 }, 'later');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toHaveLength(2);
+  });
+
+  it('writes what is pending at once when the logger is flushed', () => {
+    const writes: string[] = [];
+    const logger = createLogger({
+      destination: coalescePerTurn({ write: (text: string) => void writes.push(text) }),
+    });
+    logger.info('before the banner');
+    let flushed = false;
+    logger.flush(() => {
+      flushed = true;
+    });
+    expect(flushed).toBe(true);
+    expect(writes.join('')).toContain('before the banner');
   });
 });
