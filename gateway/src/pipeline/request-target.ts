@@ -32,6 +32,8 @@ export function parseRequestTarget(url: string | undefined): RequestTarget {
  * `/api-a/../api-b/x` be routed as one Api and read by the backend as another.
  */
 export function hasDotSegment(path: string): boolean {
+  // Most paths hold neither a dot nor a percent sign: nothing to look at.
+  if (!path.includes('.') && !path.includes('%')) return false;
   for (const segment of path.split('/')) {
     const plain = segment.replace(/%2e/gi, '.');
     if (plain === '.' || plain === '..') return true;
