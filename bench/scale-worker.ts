@@ -9,9 +9,10 @@
  *   node bench/scale-worker.ts load DIR
  *     the gateway's side: assemble the first version from its shards and load it into a
  *     gateway (`createGateway().update()`), then reload the second, with an event-loop probe
- *     running throughout; memory after each. Shards are read as the Kubernetes source reads
- *     them: through one `ShardReader` (shards already parsed are not parsed again), in slices
- *     (`readSnapshotInSlices`).
+ *     running throughout; memory after each. Shards are held and read as the Kubernetes source
+ *     holds and reads them: one `HeldShard` per shard ConfigMap version (its text until parsed,
+ *     then its sha256 and parsed content), through one `ShardReader` (shards already parsed are
+ *     not parsed again), in slices (`readSnapshotInSlices`).
  *
  * Each prints one line `RESULT {json}` on stdout.
  */
@@ -30,6 +31,8 @@ import { createMemoryLimiter } from '../gateway/src/ratelimit/memory-store.ts';
 import { objectKey } from '../gateway/src/resources/types.ts';
 import {
   createShardReader,
+  type HeldShard,
+  holdShard,
   type ShardManifest,
   splitSnapshot,
 } from '../gateway/src/snapshot/shards.ts';
@@ -232,27 +235,28 @@ async function longestBlock<T>(work: () => Promise<T>): Promise<{ value: T; bloc
 
 interface Version {
   manifest: ShardManifest;
-  shards: Map<number, string>;
+  shards: Map<number, HeldShard>;
 }
 
 /**
- * A version's shards as a gateway's informer cache holds them: the ConfigMaps whose content did
- * not change since `previous` are the same strings (only changed ones are read anew).
+ * A version's shards as the Kubernetes source's ConfigMap cache holds them (`holdShardData`):
+ * the ConfigMaps whose content did not change since `previous` are the same HeldShards, which
+ * hold what was parsed of them and no text; changed ones arrive as new HeldShards with their text.
  */
 async function readVersion(dir: string, previous?: Version): Promise<Version> {
   const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as ShardManifest;
-  const shards = new Map<number, string>();
+  const shards = new Map<number, HeldShard>();
   for (const { index, sha256 } of manifest.shards) {
     const kept =
       previous?.manifest.shards[index]?.sha256 === sha256 ? previous.shards.get(index) : undefined;
-    shards.set(index, kept ?? (await readFile(join(dir, `shard-${index}.json`), 'utf8')));
+    shards.set(index, kept ?? holdShard(await readFile(join(dir, `shard-${index}.json`), 'utf8')));
   }
   return { manifest, shards };
 }
 
 async function loadSide(dir: string) {
   const keys = JSON.parse(await readFile(join(dir, 'keys.json'), 'utf8')) as SigningKeySet;
-  // The informer cache: one version at a time, as a gateway holds it.
+  // The ConfigMap cache: one version at a time, as a gateway holds it.
   let cache = await readVersion(join(dir, 'first'));
   const gateway = createGateway({
     logger: pino({ level: 'silent' }),
@@ -263,7 +267,7 @@ async function loadSide(dir: string) {
   });
 
   // What the Kubernetes source does on a change: assemble from the cached ConfigMaps (its
-  // reader parses only the shards it has not parsed yet), update.
+  // reader parses only the shards it has not parsed yet, and they drop their text), update.
   const reader = createShardReader();
   const apply = async (version: Version) => {
     const cpu = process.cpuUsage();

@@ -2,7 +2,8 @@
  * Scale: a synthetic platform (default 10,000 Apis / 1,000 Products / 100,000 Subscriptions,
  * bench/lib/synthetic.ts) through the operator's side (parse, compile, split into shards) and
  * the gateway's side (assemble, load, reload one changed Subscription), each half in its own
- * process with a large heap (scale-worker.ts), so the gateway's memory is the gateway's alone.
+ * process with a large heap (scale-worker.ts), so the gateway's memory is the gateway's alone;
+ * the gateway's side also with the V8 flags the gateway is launched with.
  */
 
 import { rm } from 'node:fs/promises';
@@ -13,6 +14,8 @@ import { startChild } from './lib/child.ts';
 import type { CompileFigures, LoadFigures } from './scale-worker.ts';
 
 const WORKER = fileURLToPath(new URL('./scale-worker.ts', import.meta.url));
+/** The V8 flags the gateway runs with (the Dockerfile's ENTRYPOINT, gateway/bin/apiway-gateway.js). */
+const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=16'];
 
 export interface ScaleOptions {
   dir: string;
@@ -27,9 +30,15 @@ export interface ScaleOptions {
 
 export type ScaleResult = CompileFigures & { shard_limit_bytes: number; gateway: LoadFigures };
 
-async function runWorker<T>(args: string[], heapMiB: number, timeoutMs: number): Promise<T> {
+async function runWorker<T>(
+  args: string[],
+  heapMiB: number,
+  timeoutMs: number,
+  nodeFlags: string[] = [],
+): Promise<T> {
   const child = startChild(process.execPath, [
     `--max-old-space-size=${heapMiB}`,
+    ...nodeFlags,
     '--expose-gc',
     WORKER,
     ...args,
@@ -76,7 +85,12 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     log(
       `  parse ${compiled.parse.ms_per_document.toFixed(1)} ms/document (${compiled.parse.documents_parsed} parsed; all ${compiled.apis} ≈ ${ms(compiled.parse.estimated_all_documents_ms)})`,
     );
-    const gateway = await runWorker<LoadFigures>(['load', dir], options.heapMiB, 10 * 60_000);
+    const gateway = await runWorker<LoadFigures>(
+      ['load', dir],
+      options.heapMiB,
+      10 * 60_000,
+      GATEWAY_NODE_FLAGS,
+    );
     log(
       `  gateway: load ${ms(gateway.initial_assemble_ms + gateway.initial_update_ms)}, reload ${ms(gateway.reload_assemble_ms + gateway.reload_update_ms)} (assemble ${ms(gateway.reload_assemble_ms)} + update ${ms(gateway.reload_update_ms)}), longest event-loop block ${ms(gateway.reload_longest_block_ms)}, RSS ${mib(gateway.rss_after_reload_bytes)} (peak ${mib(gateway.peak_rss_bytes)})`,
     );

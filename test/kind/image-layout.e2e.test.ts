@@ -90,7 +90,9 @@ describe('the container image layout (Dockerfile, .dockerignore)', () => {
     for (const source of [...dockerfile.contextSources, 'package-lock.json']) {
       expect(await contextAllows(source), `${source} is excluded by .dockerignore`).toBe(true);
     }
-    expect(dockerfile.entrypointLine).toBe('["node", "/app/apiway.js"]');
+    expect(dockerfile.entrypointLine).toBe(
+      '["node", "--max-semi-space-size=16", "/app/apiway.js"]',
+    );
   });
 
   it('answers --help, and refuses an unknown program with exit code 2', async () => {

@@ -41,6 +41,12 @@ export interface InformerOptions<T extends KubernetesObject> {
   fieldSelector?: string;
   logger: Logger;
   events?: InformerEvents<T>;
+  /**
+   * Applied to every object the list and the watch deliver, before it is cached or handed to
+   * `events` (client-go's `SetTransform`): to keep less of each object than the API sends.
+   * Must not throw, and must keep `metadata` (name, namespace, resourceVersion).
+   */
+  transform?: (object: T) => T;
   baseDelayMs?: number;
   maxDelayMs?: number;
 }
@@ -53,11 +59,15 @@ export function startInformer<T extends KubernetesObject>(
     ...(options.labelSelector === undefined ? {} : { labelSelector: options.labelSelector }),
     ...(options.fieldSelector === undefined ? {} : { fieldSelector: options.fieldSelector }),
   };
+  const { transform } = options;
   // ListWatch rather than makeInformer: it takes a field selector and exposes latestResourceVersion().
   const informer = new ListWatch<T>(
     options.path,
-    new Watch(options.kubeConfig),
-    () => client.list<T>(options.path, selectors),
+    transform ? transformingWatch(options.kubeConfig, transform) : new Watch(options.kubeConfig),
+    async () => {
+      const list = await client.list<T>(options.path, selectors);
+      return transform ? { ...list, items: list.items.map(transform) } : list;
+    },
     false,
     options.labelSelector,
     options.fieldSelector,
@@ -131,6 +141,27 @@ export function startInformer<T extends KubernetesObject>(
       await informer.stop();
     },
   };
+}
+
+/** A Watch whose added, modified and deleted objects go through `transform` first. */
+function transformingWatch<T>(kubeConfig: KubeConfig, transform: (object: T) => T): Watch {
+  const watch = new Watch(kubeConfig);
+  const watchPath = watch.watch.bind(watch);
+  watch.watch = (path, queryParams, callback, done) =>
+    watchPath(
+      path,
+      queryParams,
+      (phase, object, event) =>
+        callback(
+          phase,
+          phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED'
+            ? transform(object as T)
+            : object,
+          event,
+        ),
+      done,
+    );
+  return watch;
 }
 
 /** Errors from the client may carry response bodies; log only what identifies the failure. */

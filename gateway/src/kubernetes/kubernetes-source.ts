@@ -13,13 +13,15 @@
  *   assembled from the cache; it is handed over only when the manifest and every shard it names
  *   match (sha256), and the key set is readable. Anything less keeps what is served. A change of
  *   the login secrets alone is handed over too (same snapshot, new secrets).
+ * - The ConfigMap cache keeps each shard's text only until it is parsed (`holdShardData`), then
+ *   its sha256 and parsed content: the snapshot is in memory once, not also as JSON.
  * - While the API server is unreachable the informers retry and the caches keep their content:
  *   the gateway keeps serving its last snapshot.
  * - What was loaded, and the health of the IdPs it trusts, are reported through the gateway's
  *   report Lease (gateway-report.ts).
  */
 
-import type { KubeConfig, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import type { KubeConfig, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { IdpHealth } from '../idp/idp-health.ts';
 import type { SigningKeySet } from '../oauth/signing-keys.ts';
@@ -31,7 +33,7 @@ import { createKubeClient, resourcePath } from './kube-client.ts';
 import { idpLoginsSecretName, SNAPSHOT_ENVIRONMENT_LABEL, signingKeysSecretName } from './names.ts';
 import { readIdpLoginSecrets } from './read-idp-logins.ts';
 import { readSigningKeys } from './read-signing-keys.ts';
-import { readSnapshotInSlices } from './read-snapshot.ts';
+import { type CachedConfigMap, holdShardData, readSnapshotInSlices } from './read-snapshot.ts';
 
 export interface KubernetesSourceOptions {
   kubeConfig: KubeConfig;
@@ -97,12 +99,13 @@ export function startKubernetesSource(options: KubernetesSourceOptions): Kuberne
   };
   const events = { onAdd: schedule, onUpdate: schedule, onDelete: schedule };
 
-  const configMaps = startInformer<V1ConfigMap>({
+  const configMaps = startInformer<CachedConfigMap>({
     kubeConfig,
     path: resourcePath({ version: 'v1', resource: 'configmaps', namespace }),
     labelSelector: `${SNAPSHOT_ENVIRONMENT_LABEL}=${environment}`,
     logger,
     events,
+    transform: holdShardData,
   });
   const secrets = startInformer<V1Secret>({
     kubeConfig,

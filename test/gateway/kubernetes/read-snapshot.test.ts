@@ -7,6 +7,7 @@ import {
   snapshotShardName,
 } from '../../../gateway/src/kubernetes/names.ts';
 import {
+  holdShardData,
   readSnapshot,
   readSnapshotInSlices,
 } from '../../../gateway/src/kubernetes/read-snapshot.ts';
@@ -40,11 +41,18 @@ function configMapsOf(snapshot: Snapshot): V1ConfigMap[] {
   const split = splitSnapshot(snapshot, 32 * 1024);
   return [
     {
-      metadata: { name: snapshotManifestName(TEST_ENVIRONMENT) },
+      metadata: {
+        name: snapshotManifestName(TEST_ENVIRONMENT),
+        managedFields: [{ manager: 'apiway-operator', operation: 'Apply' }],
+      },
       data: { [MANIFEST_DATA_KEY]: JSON.stringify(split.manifest) },
     },
     ...split.shards.map((shard, index) => ({
-      metadata: { name: snapshotShardName(TEST_ENVIRONMENT, index) },
+      metadata: {
+        name: snapshotShardName(TEST_ENVIRONMENT, index),
+        resourceVersion: String(index),
+        managedFields: [{ manager: 'apiway-operator', operation: 'Apply' }],
+      },
       data: { [SHARD_DATA_KEY]: shard },
     })),
   ];
@@ -73,6 +81,32 @@ describe('readSnapshot', () => {
     const fresh = second.snapshot.credentials.filter((c) => before.get(c.id) !== c);
     expect(fresh.some((c) => c.suspended)).toBe(true);
     expect(fresh.length).toBeLessThan(second.snapshot.credentials.length / 4);
+  });
+
+  it('from the informer cache, keeps no shard text once read, and reads the next version', async () => {
+    const reader = createShardReader();
+    const firstMaps = configMapsOf(platform(-1));
+    const cached = firstMaps.map(holdShardData);
+    expect(cached.every((c) => c.data?.[SHARD_DATA_KEY] === undefined)).toBe(true);
+    expect(cached.every((c) => c.metadata?.managedFields === undefined)).toBe(true);
+    expect(cached[1]?.metadata?.resourceVersion).toBe('0');
+    const first = await readSnapshotInSlices(TEST_ENVIRONMENT, cached, reader);
+    if (!first.ok) throw new Error('not assembled');
+    expect(cached.every((c) => c.shard === undefined || c.shard.text === undefined)).toBe(true);
+    // The next version: the cache keeps the ConfigMaps that did not change as they are, and
+    // holds the changed ones (and the manifest) anew.
+    const nextMaps = configMapsOf(platform(7));
+    const next = nextMaps.map((configMap, i) =>
+      JSON.stringify(configMap.data) === JSON.stringify(firstMaps[i]?.data)
+        ? (cached[i] as (typeof cached)[number])
+        : holdShardData(configMap),
+    );
+    expect(next.filter((c, i) => c !== cached[i]).length).toBe(2);
+    const second = await readSnapshotInSlices(TEST_ENVIRONMENT, next, reader);
+    if (!second.ok) throw new Error('not assembled');
+    expect(second.snapshot.version).toBe(platform(7).version);
+    expect(second.snapshot.credentials.filter((c) => c.suspended)).toHaveLength(1);
+    expect(second.snapshot.credentials).toHaveLength(2000);
   });
 
   it('says why when the manifest is missing', async () => {

@@ -7,6 +7,8 @@ import {
 import {
   assembleSnapshot,
   createShardReader,
+  type HeldShard,
+  holdShard,
   splitSnapshot,
 } from '../../../gateway/src/snapshot/shards.ts';
 
@@ -95,13 +97,14 @@ describe('a shard reader (what a gateway reads versions with)', () => {
     }
     return { ...snapshot, version };
   }
-  const byIndex = (shards: string[]) => new Map(shards.map((s, i) => [i, s]));
+  /** Shards as a gateway's cache holds them when they have just arrived. */
+  const byIndex = (shards: string[]) => new Map(shards.map((s, i) => [i, holdShard(s)]));
   const byId = <T extends { id: string }>(items: T[]) =>
     new Map(items.map((item) => [item.id, item] as const));
 
   it('assembles what assembleSnapshot assembles (in shard order)', async () => {
     const split = splitSnapshot(productSnapshot(3000), 64 * 1024);
-    const plain = assembleSnapshot(split.manifest, byIndex(split.shards));
+    const plain = assembleSnapshot(split.manifest, new Map(split.shards.map((s, i) => [i, s])));
     const read = createShardReader().assemble(split.manifest, byIndex(split.shards));
     const sliced = await createShardReader().assembleInSlices(
       split.manifest,
@@ -159,5 +162,63 @@ describe('a shard reader (what a gateway reads versions with)', () => {
     const again = reader.assemble(a.manifest, byIndex(a.shards));
     if (!first.ok || !again.ok) throw new Error('not assembled');
     expect(again.snapshot.credentials[0]).toBe(first.snapshot.credentials[0]);
+  });
+
+  it('keeps no shard text once parsed, and assembles again from what it kept', () => {
+    const before = productSnapshot(3000, 'v1');
+    const after = structuredClone({ ...before, version: 'v2' });
+    (after.credentials[1234] as SnapshotCredential).suspended = true;
+    const a = splitSnapshot(before, 64 * 1024);
+    const b = splitSnapshot(after, 64 * 1024);
+    const reader = createShardReader();
+    const held = byIndex(a.shards);
+    const first = reader.assemble(a.manifest, held);
+    if (!first.ok) throw new Error('not assembled');
+    for (const shard of held.values()) {
+      expect(shard.text).toBeUndefined();
+      expect(shard.content).toBeDefined();
+    }
+    // The next version, as a cache holds it: the unchanged shards as they were (no text), the
+    // changed one arriving anew.
+    const next = new Map<number, HeldShard>(
+      b.shards.map((text, i) => [
+        i,
+        text === a.shards[i] ? (held.get(i) as HeldShard) : holdShard(text),
+      ]),
+    );
+    const second = reader.assemble(b.manifest, next);
+    if (!second.ok) throw new Error('not assembled');
+    const changedId = (after.credentials[1234] as SnapshotCredential).id;
+    expect(byId(second.snapshot.credentials).get(changedId)?.suspended).toBe(true);
+    expect(byId(second.snapshot.credentials)).toEqual(byId(after.credentials));
+  });
+
+  it('keeps a shard written ahead of its manifest, and what it parsed of a half-written version', () => {
+    const a = splitSnapshot(productSnapshot(3000, 'v1'), 64 * 1024);
+    const v2 = productSnapshot(3000, 'v2');
+    for (let i = 0; i < 3000; i += 300) (v2.credentials[i] as SnapshotCredential).suspended = true;
+    const b = splitSnapshot(v2, 64 * 1024);
+    const changed = b.shards.flatMap((text, i) => (text === a.shards[i] ? [] : [i]));
+    expect(changed.length).toBeGreaterThan(2);
+    const reader = createShardReader();
+    const held = byIndex(a.shards);
+    expect(reader.assemble(a.manifest, held).ok).toBe(true);
+    // The operator wrote the first changed shard of v2; the manifest still names v1.
+    const [early, ...rest] = changed as [number, ...number[]];
+    held.set(early, holdShard(b.shards[early] as string));
+    expect(!reader.assemble(a.manifest, held).ok).toBe(true);
+    expect(held.get(early)?.text).toBe(b.shards[early]);
+    // The v2 manifest, with one shard still missing: not yet; what matched is parsed and kept.
+    const last = rest.pop() as number;
+    for (const index of rest) held.set(index, holdShard(b.shards[index] as string));
+    const half = reader.assemble(b.manifest, held);
+    expect(!half.ok && half.reason).toBe('ShardMismatch');
+    // The last shard arrives: v2 is complete, from shards of which only that one has its text.
+    held.set(last, holdShard(b.shards[last] as string));
+    const done = reader.assemble(b.manifest, held);
+    if (!done.ok) throw new Error('not assembled');
+    expect(done.snapshot.version).toBe('v2');
+    expect(byId(done.snapshot.credentials)).toEqual(byId(v2.credentials));
+    expect([...held.values()].every((shard) => shard.text === undefined)).toBe(true);
   });
 });
