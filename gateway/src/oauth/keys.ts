@@ -8,9 +8,22 @@
  * `next` keys verify as well as being published: during a rotation, a replica that already
  * promoted the key may sign with it while another still holds it as `next`, and the tokens must
  * work on every replica.
+ *
+ * Each active key carries its signer, built here once per key (a reloaded key set builds new
+ * ones). ES256 signs through fast-jwt, synchronously on node:crypto: Node (24) makes an ECDSA
+ * signature in the IEEE P1363 form a JWS carries (which WebCrypto, so jose, always asks for) at
+ * twice the CPU of the same signature in DER (~70 µs against ~34 µs here), and fast-jwt signs
+ * in DER and converts in JavaScript (see docs/benchmarks.md; re-measure on a Node upgrade).
+ * RS256 stays on jose and WebCrypto: an RSA signature costs the same CPU either way (~0.5 ms),
+ * and on WebCrypto's thread pool it does not hold the event loop, and every request behind it,
+ * for that long. jose still imports every key (it checks the JWK), verifies tokens and serves
+ * the JWKS.
  */
 
+import { createPrivateKey, type JsonWebKey } from 'node:crypto';
+import { createSigner } from 'fast-jwt';
 import {
+  CompactSign,
   type CryptoKey,
   calculateJwkThumbprint,
   exportJWK,
@@ -25,9 +38,27 @@ export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'RS256'
 /** RSA keys below this size are refused (RFC 7518 §3.3 requires 2048 bits for RS256). */
 const RSA_MODULUS_BITS = 2048;
 
+/** The `active` key of an algorithm, ready to sign. */
+export interface ActiveSigningKey {
+  kid: string;
+  /** The private key as jose imported it (non-extractable). */
+  key: CryptoKey;
+  /**
+   * The compact JWS of `claims`, with the protected header `{ alg, typ, kid }` in that order.
+   * The payload is `JSON.stringify(claims)` as given: no claim is added (no `iat`, `exp` or
+   * `nbf` of the signer's own), changed or dropped, so `claims` must carry `iat` itself.
+   */
+  signJwt(claims: JwtClaims, typ: string): Promise<string>;
+}
+
+/** A JWT's claims (any JSON object); `iat` (whole seconds) is required so the signer never adds its own. */
+export interface JwtClaims {
+  readonly iat: number;
+}
+
 export interface LoadedKeys {
   /** The `active` key of this algorithm: the only kind that signs. */
-  signingKey(alg: SigningAlgorithm): { kid: string; key: CryptoKey } | undefined;
+  signingKey(alg: SigningAlgorithm): ActiveSigningKey | undefined;
   /**
    * The public key that verifies tokens carrying this `kid`, if it is still trusted at `now`
    * (default: the time the keys were loaded). Does not check the token's `alg`: the caller pins it.
@@ -77,7 +108,7 @@ interface TrustedKey {
  */
 export async function loadSigningKeys(set: SigningKeySet, now: Date): Promise<LoadedKeys> {
   const loadedAt = now;
-  const signing = new Map<SigningAlgorithm, { kid: string; key: CryptoKey }>();
+  const signing = new Map<SigningAlgorithm, ActiveSigningKey>();
   const trusted = new Map<string, TrustedKey>();
 
   for (const entry of set.keys) {
@@ -96,9 +127,17 @@ export async function loadSigningKeys(set: SigningKeySet, now: Date): Promise<Lo
       if (typeof entry.privateJwk.d !== 'string') {
         throw new Error(`Signing key ${entry.kid}: an active key needs its private part.`);
       }
+      const key = await importKey(entry.privateJwk, entry.alg, entry.kid);
       signing.set(entry.alg, {
         kid: entry.kid,
-        key: await importKey(entry.privateJwk, entry.alg, entry.kid),
+        key,
+        signJwt:
+          entry.alg === 'ES256'
+            ? es256Signer(entry.privateJwk, entry.kid)
+            : (claims, typ) =>
+                new CompactSign(Buffer.from(JSON.stringify(claims), 'utf8'))
+                  .setProtectedHeader({ alg: entry.alg, typ, kid: entry.kid })
+                  .sign(key),
       });
     }
 
@@ -170,4 +209,32 @@ async function importKey(jwk: JWK, alg: SigningAlgorithm, kid: string): Promise<
   }
   if (key instanceof Uint8Array) throw new Error(`Signing key ${kid}: not an asymmetric key.`);
   return key;
+}
+
+/**
+ * `signJwt` of an active ES256 key: one fast-jwt signer per `typ` (the gateway uses one), built
+ * on first use and kept with the key. fast-jwt adds `iat` only when the claims have none (they
+ * always do: `JwtClaims`), `exp` and `nbf` only from its `expiresIn` / `notBefore` options (not
+ * set), and keeps the claims' order, so its payload is `JSON.stringify(claims)`; its header is
+ * `{ alg, typ, kid }`, as jose's (its `header` option overwrites its default `typ` in place).
+ * It takes the key as PEM: exported here from the JWK, once.
+ */
+function es256Signer(privateJwk: JWK, kid: string): ActiveSigningKey['signJwt'] {
+  let pem: string;
+  try {
+    pem = createPrivateKey({ key: privateJwk as JsonWebKey, format: 'jwk' })
+      .export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+  } catch (error) {
+    throw new Error(`Signing key ${kid}: its JWK cannot be imported.`, { cause: error });
+  }
+  const signers = new Map<string, (claims: JwtClaims) => string>();
+  return async (claims, typ) => {
+    let sign = signers.get(typ);
+    if (!sign) {
+      sign = createSigner({ key: pem, algorithm: 'ES256', kid, header: { alg: 'ES256', typ } });
+      signers.set(typ, sign);
+    }
+    return sign(claims);
+  };
 }

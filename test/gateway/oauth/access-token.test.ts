@@ -1,4 +1,5 @@
 import {
+  CompactSign,
   type CryptoKey,
   decodeJwt,
   decodeProtectedHeader,
@@ -138,6 +139,27 @@ describe('mintAccessToken', () => {
       jti: expect.any(String),
     });
     expect(claims).toEqual(payload);
+  });
+
+  it('serialises exactly the header { alg, typ, kid } and the claims, nothing added (ES256 and RS256)', async () => {
+    for (const [api, scopes, key] of [
+      [DESIGN, ['read:design'], keys.es256Active],
+      [RECOMMENDATIONS, ['read:recommendations'], keys.rs256Active],
+    ] as const) {
+      const { token, claims } = await mint(api, NOW, [...scopes]);
+      const [header, payload] = token.split('.');
+      expect(header).toBe(b64({ alg: key.alg, typ: 'at+jwt', kid: key.kid }));
+      expect(payload).toBe(b64(claims));
+      await expect(verifyAccessToken(token, verifyContext(api))).resolves.toEqual(claims);
+    }
+  });
+
+  it('makes the very RS256 token jose CompactSign makes with the same key (PKCS#1 v1.5 is deterministic)', async () => {
+    const { token, claims } = await mint(RECOMMENDATIONS, NOW, ['read:recommendations']);
+    const joseToken = await new CompactSign(Buffer.from(JSON.stringify(claims)))
+      .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: keys.rs256Active.kid })
+      .sign(await privateKeyOf(keys.rs256Active));
+    expect(token).toBe(joseToken);
   });
 
   it('gives every token its own jti', async () => {

@@ -104,6 +104,27 @@ describe('loadSigningKeys: signing and verification', () => {
     return expect(onlyNext.then((l) => l.signingKey('ES256'))).resolves.toBeUndefined();
   });
 
+  it('signs with the key set it was loaded from: a reloaded set signs with its new active key', async () => {
+    const first = await generateSigningKey('ES256', 'active');
+    const second = await generateSigningKey('ES256', 'active');
+    const before = await loadSigningKeys({ keys: [first] }, NOW);
+    const after = await loadSigningKeys({ keys: [{ ...first, state: 'next' }, second] }, NOW);
+    const claims = { sub: 'someone', iat: Math.floor(NOW.getTime() / 1000) };
+    for (const [loaded, key] of [
+      [before, first],
+      [after, second],
+    ] as const) {
+      const jwt = (await loaded.signingKey('ES256')?.signJwt(claims, 'at+jwt')) ?? '';
+      const published = loaded.jwks().keys.find((k) => k.kid === key.kid) as JWK;
+      const { payload, protectedHeader } = await jwtVerify(
+        jwt,
+        await importJWK(published, 'ES256'),
+      );
+      expect(protectedHeader).toEqual({ alg: 'ES256', typ: 'at+jwt', kid: key.kid });
+      expect(payload).toEqual(claims);
+    }
+  });
+
   it('verifies with next, active and trusted retired keys; not expired retired or unknown kids', () => {
     for (const key of [keys.es256Active, keys.rs256Active, keys.es256Next, keys.es256Retired]) {
       expect(keys.loaded.verificationKey(key.kid)?.alg).toBe(key.alg);

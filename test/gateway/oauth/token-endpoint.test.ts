@@ -161,6 +161,20 @@ describe('client credentials: success', () => {
     expect((await call(request)).status).toBe(200);
   });
 
+  it('accepts the form media type however it is spelled, with or without a UTF-8 charset', async () => {
+    for (const type of [
+      FORM,
+      `${FORM};charset=utf-8`,
+      'Application/X-WWW-Form-Urlencoded',
+      `${FORM} ; charset="utf-8"`,
+      'APPLICATION/x-www-form-urlencoded;CHARSET=Utf-8',
+    ]) {
+      const request = bodyAuth('acme-direct');
+      request.headers['content-type'] = type;
+      expect((await call(request)).status, type).toBe(200);
+    }
+  });
+
   it('accepts the current secret and a rotated-out one in its grace period, not an expired one', async () => {
     const attempt = (secret: string) =>
       call(
@@ -269,9 +283,12 @@ describe('request format', () => {
   });
 
   it('refuses a non-UTF-8 charset', async () => {
-    const request = bodyAuth('acme-direct');
-    request.headers['content-type'] = `${FORM}; charset=ISO-8859-1`;
-    await expectError(request, 400, 'invalid_request');
+    for (const type of [`${FORM}; charset=ISO-8859-1`, `${FORM};charset=latin1;charset=utf-8`]) {
+      const request = bodyAuth('acme-direct');
+      request.headers['content-type'] = type;
+      const response = await expectError(request, 400, 'invalid_request');
+      expect(response.json.error_description).toBe('The token request body must be UTF-8.');
+    }
   });
 
   it('refuses a secret or one-time value in the query string, even with a valid body', async () => {
