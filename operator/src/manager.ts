@@ -26,7 +26,7 @@ import type {
   V1Namespace,
 } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { parseOpenApi } from '../../gateway/src/compiler/parse-openapi.ts';
+import { createOpenApiParser } from '../../gateway/src/compiler/parse-openapi.ts';
 import { referenceKey } from '../../gateway/src/compiler/references.ts';
 import type { RandomBytes } from '../../gateway/src/credentials/issue-credentials.ts';
 import {
@@ -179,7 +179,7 @@ export function createManager(deps: ManagerOptions): Manager {
   });
   const snapshot = createSnapshotController({
     ...context,
-    gatherer: createSnapshotGatherer(parseOpenApi),
+    gatherer: createSnapshotGatherer(createOpenApiParser()),
     references,
     history,
     results,

@@ -11,6 +11,7 @@
 
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { parse as parseYaml } from 'yaml';
+import { createOpenApiSchemaValidator, type OpenApiSchemaValidator } from './openapi-schema.ts';
 import type { OpenApiDocument, ParsedOpenApi } from './types.ts';
 
 const SUPPORTED_VERSION = /^3\.[01]\.\d+$/;
@@ -20,8 +21,25 @@ const MAX_QUOTED_LENGTH = 120;
 /** Objects in the document once `$ref`s are expanded: bounds the time validation may take. */
 const MAX_EXPANDED_NODES = 250_000;
 
-/** Never throws: an unreadable document is `{ ok: false, reason: 'OpenApiInvalid' }` with a message a person can act on. */
-export async function parseOpenApi(text: string): Promise<ParsedOpenApi> {
+/**
+ * A parser that compiles the OpenAPI schemas once, on first use, and keeps them: what a
+ * long-lived gather step (the operator, the standalone gateway) should hold. Compiling them is
+ * most of the cost of parsing a small document (openapi-schema.ts).
+ */
+export function createOpenApiParser(): (text: string) => Promise<ParsedOpenApi> {
+  const schema = createOpenApiSchemaValidator();
+  return (text) => parseOpenApi(text, schema);
+}
+
+/**
+ * Never throws: an unreadable document is `{ ok: false, reason: 'OpenApiInvalid' }` with a
+ * message a person can act on. Without `schema`, the OpenAPI schemas are compiled for this
+ * call alone (fine for one document; see `createOpenApiParser`).
+ */
+export async function parseOpenApi(
+  text: string,
+  schema: OpenApiSchemaValidator = createOpenApiSchemaValidator(),
+): Promise<ParsedOpenApi> {
   let parsed: unknown;
   try {
     // The YAML library's defaults refuse duplicate keys and cap alias expansion ("billion laughs").
@@ -77,7 +95,13 @@ export async function parseOpenApi(text: string): Promise<ParsedOpenApi> {
       );
     }
     normaliseBearerSchemeNames(tree);
-    const validated = await SwaggerParser.validate(tree as never, resolverOptions);
+    // swagger-parser's schema step, with the compiled schema kept; then its spec step.
+    const schemaErrors = schema.validate(tree as { openapi: string });
+    if (schemaErrors) return invalid(describeParserError({ details: schemaErrors }));
+    const validated = await SwaggerParser.validate(tree as never, {
+      ...resolverOptions,
+      validate: { schema: false, spec: true },
+    });
     return { ok: true, document: validated as unknown as OpenApiDocument };
   } catch (error) {
     if (error instanceof RangeError) return invalid('the document is nested too deeply');

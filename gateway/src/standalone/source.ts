@@ -14,7 +14,7 @@ import { join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { canonicalJson } from '../compiler/canonical-json.ts';
 import { compileSnapshot } from '../compiler/compile-snapshot.ts';
-import { parseOpenApi } from '../compiler/parse-openapi.ts';
+import { createOpenApiParser } from '../compiler/parse-openapi.ts';
 import type { ObjectResult } from '../compiler/types.ts';
 import type { StoredCredentials } from '../credentials/issue-credentials.ts';
 import { idpLoginSecrets } from '../idp/login-secrets.ts';
@@ -89,7 +89,7 @@ export async function startStandaloneSource(
   const dir = await stat(configDir).catch(() => undefined);
   if (!dir?.isDirectory()) throw new Error(`${configDir} is not a directory`);
   const validator = await createResourceValidator(options.crdDir);
-  const gatherer = createGatherer(parseOpenApi);
+  const gatherer = createGatherer(createOpenApiParser());
 
   const signing = await loadOrCreateSigningKeys(stateDir, generateSigningKey);
   for (const alg of signing.generated) {

@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseOpenApi } from '../../../gateway/src/compiler/parse-openapi.ts';
+import { createOpenApiParser, parseOpenApi } from '../../../gateway/src/compiler/parse-openapi.ts';
 
 const INFO = "info: {title: t, version: '1'}";
 
@@ -215,5 +215,24 @@ ${schemas.join('\n')}
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
     const parsed = await parseOpenApi(deep);
     expect(parsed.ok).toBe(false);
+  });
+
+  it('decides alike with its schemas compiled once: a long-lived parser over valid and invalid 3.0 and 3.1 documents', async () => {
+    const documents = [
+      `openapi: 3.0.3\n${INFO}\npaths:\n  /a: {get: {responses: {'200': {description: ok}}}}`,
+      `openapi: 3.0.3\ninfo: {title: t}\npaths: {}`,
+      `{"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {"/b": {"get": {"responses": {"200": {"description": "ok"}}}}}}`,
+      `{"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": {"/b": {"get": {"parameters": [{"name": "q", "in": "body"}]}}}}`,
+      `openapi: 3.0.3\n${INFO}\npaths:\n  /c/{id}: {get: {responses: {'200': {description: ok}}}}`,
+    ];
+    const parse = createOpenApiParser();
+    // Twice over: the second round runs on the schemas the first compiled.
+    for (const round of [1, 2]) {
+      for (const text of documents) {
+        expect({ round, ...(await parse(text)) }).toEqual({ round, ...(await parseOpenApi(text)) });
+      }
+    }
+    const verdicts = await Promise.all(documents.map((text) => parse(text)));
+    expect(verdicts.map((parsed) => parsed.ok)).toEqual([true, false, true, false, true]);
   });
 });
