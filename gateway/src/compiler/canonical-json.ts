@@ -3,30 +3,70 @@
  * the values a snapshot holds: strings, integers, booleans, arrays, objects) and the snapshot
  * version derived from it. Equal snapshots get equal versions whatever order their keys were
  * built in, so a gateway or the operator can skip a no-op reload by comparing versions.
+ *
+ * One writer serves both: `canonicalJson` collects its output into a string, `snapshotVersion`
+ * feeds it to the hash in chunks of ~64 KiB. A snapshot of 100,000 Subscriptions is ~160 MB of
+ * JSON: built as one string (and as the nested strings of every level on the way) it was half
+ * of the compile's CPU, most of it the garbage collector's.
  */
 
 import { createHash } from 'node:crypto';
 import type { Snapshot } from '../snapshot/schema.ts';
 
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) {
-      throw new TypeError('canonical JSON cannot hold a non-finite number');
-    }
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) {
-    // Like JSON.stringify: an undefined item becomes null, so positions keep their meaning.
-    return `[${value.map((item) => (item === undefined ? 'null' : canonicalJson(item))).join(',')}]`;
-  }
-  const entries = Object.entries(value)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  const parts: string[] = [];
+  writeCanonical(value, (text) => parts.push(text));
+  return parts.join('');
 }
 
 /** sha256 (lowercase hex) of the canonical JSON of the snapshot without its `version` field. */
 export function snapshotVersion(snapshot: Omit<Snapshot, 'version'> | Snapshot): string {
   const { version: _ignored, ...rest } = snapshot as Snapshot;
-  return createHash('sha256').update(canonicalJson(rest), 'utf8').digest('hex');
+  const hash = createHash('sha256');
+  let pending = '';
+  writeCanonical(rest, (text) => {
+    pending += text;
+    if (pending.length >= 65_536) {
+      hash.update(pending, 'utf8');
+      pending = '';
+    }
+  });
+  return hash.update(pending, 'utf8').digest('hex');
+}
+
+const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Emits the canonical JSON of `value` in pieces, in order. */
+function writeCanonical(value: unknown, emit: (text: string) => void): void {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      throw new TypeError('canonical JSON cannot hold a non-finite number');
+    }
+    emit(JSON.stringify(value));
+    return;
+  }
+  if (Array.isArray(value)) {
+    emit('[');
+    for (let index = 0; index < value.length; index++) {
+      if (index > 0) emit(',');
+      const item: unknown = value[index];
+      // Like JSON.stringify: an undefined item becomes null, so positions keep their meaning.
+      if (item === undefined) emit('null');
+      else writeCanonical(item, emit);
+    }
+    emit(']');
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort(byCodeUnits);
+  emit('{');
+  let first = true;
+  for (const key of keys) {
+    const item = record[key];
+    if (item === undefined) continue;
+    emit(first ? `${JSON.stringify(key)}:` : `,${JSON.stringify(key)}:`);
+    first = false;
+    writeCanonical(item, emit);
+  }
+  emit('}');
 }

@@ -246,7 +246,10 @@ export function compileSubscription(
       apiId: api.id,
       scopes,
       ...(productId !== undefined ? { productId } : {}),
-      rateLimit: structuredClone([...api.rateLimit, ...productRules, ...subscriptionRules]),
+      // Copies (a rule is four flat fields): the snapshot shares no object with its input.
+      rateLimit: [...api.rateLimit, ...productRules, ...subscriptionRules].map((rule) => ({
+        ...rule,
+      })),
     };
   });
   grants.sort((a, b) => codeUnitOrder(a.apiId, b.apiId));
