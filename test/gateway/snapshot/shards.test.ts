@@ -97,6 +97,14 @@ describe('a shard reader (what a gateway reads versions with)', () => {
     }
     return { ...snapshot, version };
   }
+
+  /** The shards of a 3,000-Subscription snapshot, and of the next version with one Subscription suspended. */
+  function oneSubscriptionChanged() {
+    const before = productSnapshot(3000, 'v1');
+    const after = structuredClone({ ...before, version: 'v2' });
+    (after.credentials[1234] as SnapshotCredential).suspended = true;
+    return { after, a: splitSnapshot(before, 64 * 1024), b: splitSnapshot(after, 64 * 1024) };
+  }
   /** Shards as a gateway's cache holds them when they have just arrived. */
   const byIndex = (shards: string[]) => new Map(shards.map((s, i) => [i, holdShard(s)]));
   const byId = <T extends { id: string }>(items: T[]) =>
@@ -119,11 +127,7 @@ describe('a shard reader (what a gateway reads versions with)', () => {
   });
 
   it('after a one-Subscription change, hands over the untouched items as the same objects', () => {
-    const before = productSnapshot(3000, 'v1');
-    const after = structuredClone({ ...before, version: 'v2' });
-    (after.credentials[1234] as SnapshotCredential).suspended = true;
-    const a = splitSnapshot(before, 64 * 1024);
-    const b = splitSnapshot(after, 64 * 1024);
+    const { after, a, b } = oneSubscriptionChanged();
     const reader = createShardReader();
     const first = reader.assemble(a.manifest, byIndex(a.shards));
     const second = reader.assemble(b.manifest, byIndex(b.shards));
@@ -165,11 +169,7 @@ describe('a shard reader (what a gateway reads versions with)', () => {
   });
 
   it('keeps no shard text once parsed, and assembles again from what it kept', () => {
-    const before = productSnapshot(3000, 'v1');
-    const after = structuredClone({ ...before, version: 'v2' });
-    (after.credentials[1234] as SnapshotCredential).suspended = true;
-    const a = splitSnapshot(before, 64 * 1024);
-    const b = splitSnapshot(after, 64 * 1024);
+    const { after, a, b } = oneSubscriptionChanged();
     const reader = createShardReader();
     const held = byIndex(a.shards);
     const first = reader.assemble(a.manifest, held);
