@@ -20,47 +20,14 @@
  * Field names are lower-case (HTTP/2 and the rest of the pipeline write them so).
  */
 
-import type { RateLimitRule } from '../snapshot/schema.ts';
 import type { RateLimitDecision, RuleState } from './limiter.ts';
-
-interface Policy {
-  rules: readonly RateLimitRule[];
-  names: string[];
-  header: string;
-}
-
-/**
- * The policy names and `RateLimit-Policy` of a rule list, by its first rule object: a grant's
- * rules are the same objects on every request (the snapshot's), so this is built once per grant
- * and snapshot instead of per request. An entry serves only the very same rule objects in the
- * same order (the fallback's lowered copies build their own).
- */
-const policies = new WeakMap<RateLimitRule, Policy>();
-
-function policyOf(states: readonly RuleState[]): Policy {
-  const first = states[0]?.rule as RateLimitRule;
-  const cached = policies.get(first);
-  if (
-    cached &&
-    cached.rules.length === states.length &&
-    states.every((state, index) => state.rule === cached.rules[index])
-  ) {
-    return cached;
-  }
-  const names = policyNames(states);
-  const header = states
-    .map(
-      (state, index) => `"${names[index]}";q=${state.rule.requests};w=${state.rule.periodSeconds}`,
-    )
-    .join(', ');
-  const policy = { rules: states.map((state) => state.rule), names, header };
-  policies.set(first, policy);
-  return policy;
-}
 
 export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
   if (decision.states.length === 0) return {};
-  const { names, header } = policyOf(decision.states);
+  const names = policyNames(decision.states);
+  const policy = decision.states.map(
+    (state, index) => `"${names[index]}";q=${state.rule.requests};w=${state.rule.periodSeconds}`,
+  );
   const order = decision.states
     .map((state, index) => ({ state, index }))
     .sort(
@@ -73,7 +40,7 @@ export function rateLimitHeaders(decision: RateLimitDecision): Record<string, st
     ({ state, index }) => `"${names[index]}";r=${state.remaining};t=${state.resetSeconds}`,
   );
   const headers: Record<string, string> = {
-    'ratelimit-policy': header,
+    'ratelimit-policy': policy.join(', '),
     ratelimit: current.join(', '),
   };
   if (!decision.allowed)
