@@ -1,10 +1,10 @@
 /**
  * `npm run bench -- --profile`: where the gateway's time goes. Runs the gateway under
- * `node --cpu-prof` through two data-path scenarios (the same fixture as data-path.ts),
- * `gw-apikey` and `gw-jwt-distinct-tokens+redis`, and the ES256 token endpoint, then summarises each profile (self time by
- * function and by area, inclusive time of gateway functions). The raw `.cpuprofile` files are
- * kept under bench/results/profiles/ (open them in Chrome DevTools or speedscope for a flame
- * graph), the summaries (of the measured load only, not start-up or warm-up) in
+ * `node --cpu-prof` through data-path scenarios (the same fixture as data-path.ts: `gw-apikey`,
+ * `gw-apikey+redis`, `gw-jwt-same-token+redis`, `gw-jwt-distinct-tokens+redis`) and the ES256
+ * token endpoint, then summarises each profile (self time by function and by area, inclusive
+ * time of gateway functions). The raw `.cpuprofile` files are kept under bench/results/profiles/
+ * (open them in Chrome DevTools or speedscope for a flame graph), the summaries (of the measured load only, not start-up or warm-up) in
  * bench/results/profile-latest.json.
  */
 
@@ -73,6 +73,26 @@ const SCENARIOS: ProfiledScenario[] = [
           'content-type': 'application/x-www-form-urlencoded',
         },
         body: TOKEN_REQUEST_BODY,
+      })),
+  },
+  {
+    name: 'gw-apikey+redis',
+    redis: true,
+    requests: async (fixture) =>
+      fixture.consumers.map((consumer) => ({
+        method: 'GET',
+        path: `${BASE_PATH}/keyed`,
+        headers: { 'x-api-key': consumer.apiKey },
+      })),
+  },
+  {
+    name: 'gw-jwt-same-token+redis',
+    redis: true,
+    requests: async (fixture, origin) =>
+      (await mintTokens(origin, BASE_PATH, fixture.consumers.slice(0, 1), 1)).map((token) => ({
+        method: 'GET',
+        path: `${BASE_PATH}/scoped`,
+        headers: { authorization: `Bearer ${token}` },
       })),
   },
   {

@@ -1,15 +1,25 @@
 /**
  * The load generator: autocannon (programmatic API) at a fixed number of connections, each
- * sending its next request as soon as the previous response arrived (closed loop), or at a
- * fixed overall rate (open-ish loop: `overallRate`).
+ * sending its next request as soon as the previous response arrived (closed loop: the peak
+ * rate), or, with `overallRate`, requests paced evenly at that rate (open loop: latency at a
+ * given load).
  *
- * Latencies are recorded here, from autocannon's per-response event, in fractional
- * milliseconds: autocannon's own histogram keeps whole milliseconds, too coarse for a proxy that
- * adds a fraction of one. At a fixed rate they are NOT corrected for coordinated omission, so
- * compare rate-limited runs only well below saturation.
+ * Latencies are recorded here in fractional milliseconds: autocannon's own histogram keeps whole
+ * milliseconds, too coarse for a proxy that adds a fraction of one.
+ *
+ * Why not autocannon's own `overallRate` for the paced runs: it gives each connection a quota
+ * per second, and a connection sends its quota as fast as responses come back, then waits for the
+ * next second. Measured here at 5,000 rps on the upstream alone: each second's 5,000 requests
+ * went out within its first ~200 ms (at ~25,000 rps, the server's peak), then nothing for ~800
+ * ms. Its "latency at half the peak rate" was the latency at saturation. The paced runs below
+ * send request i at `start + i / rate` (every millisecond, what fell due), over `connections`
+ * keep-alive connections of one undici Pool, and time each from when it was DUE, not when a
+ * connection was free to send it: a server that falls behind is charged for the queue it caused
+ * (no coordinated omission, as wrk2 does it).
  */
 
 import autocannon, { type AutocannonRequest } from 'autocannon';
+import { Pool } from 'undici';
 
 export interface LoadOptions {
   /** `http://127.0.0.1:PORT` */
@@ -39,16 +49,16 @@ export interface LoadResult {
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const { overallRate } = options;
+  if (overallRate !== undefined) return runPacedLoad({ ...options, overallRate });
   const { requests } = options;
-  let latencies = new Float64Array(1 << 16);
-  let recorded = 0;
+  const latencies = latencyRecorder();
   let offset = 0;
   const instance = autocannon({
     url: options.origin,
     connections: options.connections,
     duration: options.durationSeconds,
     timeout: 10,
-    ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
     // Always a list: autocannon takes the path from `url`, not from a top-level `path`.
     requests,
     // Each connection starts at another request of the list, so at any moment the server sees
@@ -59,29 +69,148 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       client.setRequests([...requests.slice(start), ...requests.slice(0, start)]);
     },
   });
-  instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => {
-    if (recorded === latencies.length) {
-      const grown = new Float64Array(latencies.length * 2);
-      grown.set(latencies);
-      latencies = grown;
-    }
-    latencies[recorded++] = ms;
-  });
+  instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) =>
+    latencies.record(ms),
+  );
   const result = await instance;
-  const sorted = latencies.subarray(0, recorded).sort();
+  const sorted = latencies.sorted();
   const statusCodes = Object.fromEntries(
     Object.entries(result.statusCodeStats).map(([code, stats]) => [code, stats.count]),
   );
   return {
     durationSeconds: result.duration,
-    responses: recorded,
+    responses: sorted.length,
     rps: result['2xx'] / result.duration,
     p50Ms: percentile(sorted, 0.5),
     p99Ms: percentile(sorted, 0.99),
-    maxMs: recorded === 0 ? Number.NaN : (sorted[recorded - 1] as number),
+    maxMs: sorted.length === 0 ? Number.NaN : (sorted[sorted.length - 1] as number),
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
+    statusCodes,
+  };
+}
+
+/** Latencies of one run, grown as needed. */
+function latencyRecorder() {
+  let values = new Float64Array(1 << 16);
+  let count = 0;
+  return {
+    record(ms: number) {
+      if (count === values.length) {
+        const grown = new Float64Array(values.length * 2);
+        grown.set(values);
+        values = grown;
+      }
+      values[count++] = ms;
+    },
+    sorted: () => values.subarray(0, count).sort(),
+  };
+}
+
+/** How long a paced run waits for responses still outstanding when it ends (autocannon's `timeout`). */
+const DRAIN_MS = 10_000;
+
+/**
+ * Requests paced at `overallRate` (see the top of this file). A lead-in at the same rate (a
+ * quarter of the duration, at most 1 s) opens the connections and warms this process's own code
+ * before anything is recorded: otherwise whichever scenario ran first would pay for it.
+ *
+ * A request is timed from when it is handed to the pool, which sends it at once on a free
+ * connection or queues it until one is free (that queue is the server's doing, and counted).
+ * Not from its due time: timers here fire every ~1.1 ms, so up to a millisecond of the
+ * generator's own lateness would be added to every figure, and more to its p99.
+ */
+async function runPacedLoad(options: LoadOptions & { overallRate: number }): Promise<LoadResult> {
+  const { requests, overallRate } = options;
+  if (requests.length === 0) throw new Error('a paced run needs at least one request');
+  const pool = new Pool(options.origin, { connections: options.connections, pipelining: 1 });
+  const latencies = latencyRecorder();
+  const statusCodes: Record<string, number> = {};
+  const leadIn = Math.round(overallRate * Math.min(1, options.durationSeconds / 4));
+  const total = leadIn + Math.max(1, Math.round(overallRate * options.durationSeconds));
+  let ok = 0;
+  let errors = 0;
+  let timeouts = 0;
+  let outstanding = 0;
+  let sent = 0;
+  let measuredFromMs = Number.NaN;
+  let lastResponseMs = Number.NaN;
+  let allSettled: () => void = () => undefined;
+  const settledAll = new Promise<void>((resolve) => {
+    allSettled = resolve;
+  });
+
+  const send = (index: number) => {
+    const request = requests[index % requests.length] as AutocannonRequest;
+    const recorded = index >= leadIn;
+    const sentAtMs = performance.now();
+    if (index === leadIn) measuredFromMs = sentAtMs;
+    outstanding++;
+    pool
+      .request({
+        method: (request.method ?? 'GET') as 'GET',
+        path: request.path ?? '/',
+        headers: request.headers ?? {},
+        ...(request.body === undefined ? {} : { body: request.body }),
+        headersTimeout: DRAIN_MS,
+        bodyTimeout: DRAIN_MS,
+      })
+      .then(async (response) => {
+        await response.body.dump();
+        if (!recorded) return;
+        lastResponseMs = performance.now();
+        latencies.record(lastResponseMs - sentAtMs);
+        statusCodes[response.statusCode] = (statusCodes[response.statusCode] ?? 0) + 1;
+        if (response.statusCode >= 200 && response.statusCode < 300) ok++;
+      })
+      .catch((error: { code?: string }) => {
+        if (error.code === 'UND_ERR_HEADERS_TIMEOUT' || error.code === 'UND_ERR_BODY_TIMEOUT')
+          timeouts++;
+        else errors++;
+      })
+      .finally(() => {
+        outstanding--;
+        if (sent === total && outstanding === 0) allSettled();
+      });
+  };
+
+  // Every millisecond (as near as timers get), send what fell due since the last tick.
+  const startMs = performance.now();
+  await new Promise<void>((done) => {
+    const tick = () => {
+      const due = Math.min(
+        total,
+        Math.floor(((performance.now() - startMs) * overallRate) / 1000) + 1,
+      );
+      while (sent < due) send(sent++);
+      if (sent < total) setTimeout(tick, 1);
+      else done();
+    };
+    tick();
+  });
+  let drainTimer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    settledAll,
+    new Promise<void>((resolve) => {
+      drainTimer = setTimeout(resolve, DRAIN_MS);
+    }),
+  ]);
+  clearTimeout(drainTimer);
+  timeouts += outstanding;
+  await pool.destroy();
+  const durationSeconds = (lastResponseMs - measuredFromMs) / 1000;
+  const sorted = latencies.sorted();
+  return {
+    durationSeconds,
+    responses: sorted.length,
+    rps: durationSeconds > 0 ? ok / durationSeconds : 0,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+    maxMs: sorted.length === 0 ? Number.NaN : (sorted[sorted.length - 1] as number),
+    non2xx: sorted.length - ok,
+    errors,
+    timeouts,
     statusCodes,
   };
 }
