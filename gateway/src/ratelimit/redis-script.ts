@@ -13,9 +13,11 @@
  * rules. A batch of one is the plain case.
  *
  * KEYS: the distinct counters of the whole batch (`keys.ts`).
- * ARGV: request count Q, then per request: its rule count R and key count K; K indexes (1-based)
- *       into KEYS; per rule its counter (1-based index into the request's K keys) and limit; per
- *       key its period and bucket width in ms (`bucketWidthMs`: TypeScript is the one source of it).
+ * ARGV: request count Q and shape count S; per shape (the rules and periods requests share): its
+ *       rule count R and key count K, per rule its counter (1-based index into the request's K
+ *       keys) and limit, per key its period and bucket width in ms (`bucketWidthMs`: TypeScript is
+ *       the one source of it); then per request its shape (1-based) and its K keys (1-based
+ *       indexes into KEYS).
  * Reply: per request, in order: allowed (1/0), then per rule: count after the decision, wait ms,
  *        reset ms.
  *
@@ -32,7 +34,10 @@
  * steps back behind the newest bucket, the request is counted in the newest bucket: held at least
  * as long as it should be, never less.
  *
- * A rejected request writes only to drop buckets that left the window. An admitted one writes its
+ * A call reads each counter it touches once and writes it once, at its end: the time is Redis's
+ * at the start of the call for all of its requests, so the requests of a batch that count on one
+ * counter (one consumer's burst) cost one read and one write between them, not one each. A
+ * rejected request writes only to drop buckets that left the window. An admitted one changes its
  * bucket and `n o z`; one that starts a bucket also sets the expiry, to one period after the end
  * of that bucket (later requests in it need no other): an idle consumer costs nothing.
  *
@@ -146,76 +151,108 @@ local function rebuild(key, period, width)
   redis.call('PEXPIRE', key, (live[#live][1] + 1) * width + period - now)
 end
 
--- One request: its keys (names), its rules (counter index into keys, limit), its keys' periods
--- and bucket widths. Appends its reply (allowed, then per rule count, wait, reset) to reply.
-local function decide(keys, counters, limits, periods, widths, reply)
-  local states = {}
-  for k = 1, #keys do
-    local key, period, width = keys[k], periods[k], widths[k]
-    local current = math.floor(now / width)
-    local s = load(key, current)
-    if not (consistent(s) and prune(key, s, period, width, current) and consistent(s)) then
-      rebuild(key, period, width)
-      s = load(key, current)
-    elseif s.changed then
-      if s.o then redis.call('HSET', key, 'n', s.n, 'o', s.o, 'z', s.z)
-      else redis.call('DEL', key) end
+-- The counters this call touches, by KEYS index: each is read (and pruned) once, then updated
+-- in memory by every request of the call that counts on it, and written once by \`save\`. The
+-- time is the same for the whole call, so nothing more leaves a window after the first read.
+local loaded = {}
+
+local function counter(key_index, period, width)
+  local s = loaded[key_index]
+  if s then return s end
+  local key = KEYS[key_index]
+  local current = math.floor(now / width)
+  s = load(key, current)
+  if not (consistent(s) and prune(key, s, period, width, current) and consistent(s)) then
+    rebuild(key, period, width)
+    s = load(key, current)
+  elseif s.changed then
+    if s.o then redis.call('HSET', key, 'n', s.n, 'o', s.o, 'z', s.z)
+    else redis.call('DEL', key) end
+  end
+  s.key, s.period, s.width, s.current, s.offset = key, period, width, current, now - current * width
+  -- Buckets changed since the last save (index -> encoded bucket), and whether one was started.
+  s.writes, s.dirty, s.started = {}, false, false
+  loaded[key_index] = s
+  return s
+end
+
+-- Count one admitted request in the bucket of now (the newest bucket if the clock stepped back).
+local function admit(s)
+  local current, offset = s.current, s.offset
+  if s.cc then
+    s.cc, s.coff = s.cc + 1, math.max(s.coff, offset)
+    s.writes[current] = encode(s.cc, s.coff, s.cgap)
+    if s.o == current then s.oc, s.ooff = s.cc, s.coff end
+    if s.z == current then s.zc, s.zoff = s.cc, s.coff end
+  elseif s.z and current < s.z then
+    s.zc = s.zc + 1
+    s.writes[s.z] = encode(s.zc, s.zoff, 0)
+    if s.o == s.z then s.oc = s.zc end
+  else
+    s.started = true
+    if s.z then
+      s.writes[s.z] = encode(s.zc, s.zoff, current - s.z)
+      if s.o == s.z then s.ogap = current - s.z end
+    else
+      s.o, s.oc, s.ooff, s.ogap = current, 1, offset, 0
     end
-    states[k] = s
+    s.z, s.zc, s.zoff, s.zgap = current, 1, offset, 0
+    -- Later requests of this call find the bucket of now.
+    s.cc, s.coff, s.cgap = 1, offset, 0
+    s.writes[current] = encode(1, offset, 0)
+  end
+  s.n = s.n + 1
+  s.dirty = true
+end
+
+-- Write what changed in memory: the changed buckets and \`n o z\` in one HSET, and the expiry when
+-- a bucket was started.
+local function save(s)
+  if not s.dirty then return end
+  local args = {}
+  for index, value in pairs(s.writes) do
+    args[#args + 1] = index
+    args[#args + 1] = value
+  end
+  args[#args + 1] = 'n'
+  args[#args + 1] = s.n
+  args[#args + 1] = 'o'
+  args[#args + 1] = s.o
+  args[#args + 1] = 'z'
+  args[#args + 1] = s.z
+  redis.call('HSET', s.key, unpack(args))
+  if s.started then redis.call('PEXPIRE', s.key, (s.current + 1) * s.width + s.period - now) end
+  s.writes, s.dirty, s.started = {}, false, false
+end
+
+-- One request: its counters (KEYS indexes) and its shape (rules, and its keys' periods and widths).
+-- Appends its reply (allowed, then per rule count, wait, reset) to reply.
+local function decide(key_indexes, shape, reply)
+  local counters, limits = shape.counters, shape.limits
+  local states = {}
+  for k = 1, #key_indexes do
+    states[k] = counter(key_indexes[k], shape.periods[k], shape.widths[k])
   end
 
   local allowed = true
   for r = 1, #counters do
     if states[counters[r]].n + 1 > limits[r] then allowed = false end
   end
-
   if allowed then
-    for k = 1, #keys do
-      local key, s, period, width = keys[k], states[k], periods[k], widths[k]
-      local current = math.floor(now / width)
-      local offset = now - current * width
-      local writes, started = nil, false
-      if s.cc then
-        s.cc, s.coff = s.cc + 1, math.max(s.coff, offset)
-        writes = { current, encode(s.cc, s.coff, s.cgap) }
-        if s.o == current then s.oc, s.ooff = s.cc, s.coff end
-        if s.z == current then s.zc, s.zoff = s.cc, s.coff end
-      elseif s.z and current < s.z then
-        s.zc = s.zc + 1
-        writes = { s.z, encode(s.zc, s.zoff, 0) }
-        if s.o == s.z then s.oc = s.zc end
-      else
-        started = true
-        writes = { current, encode(1, offset, 0) }
-        if s.z then
-          writes[3], writes[4] = s.z, encode(s.zc, s.zoff, current - s.z)
-          if s.o == s.z then s.ogap = current - s.z end
-        else
-          s.o, s.oc, s.ooff, s.ogap = current, 1, offset, 0
-        end
-        s.z, s.zc, s.zoff, s.zgap = current, 1, offset, 0
-      end
-      s.n = s.n + 1
-      writes[#writes + 1] = 'n'
-      writes[#writes + 1] = s.n
-      writes[#writes + 1] = 'o'
-      writes[#writes + 1] = s.o
-      writes[#writes + 1] = 'z'
-      writes[#writes + 1] = s.z
-      redis.call('HSET', key, unpack(writes))
-      if started then redis.call('PEXPIRE', key, (current + 1) * width + period - now) end
-    end
+    for k = 1, #states do admit(states[k]) end
   end
 
   reply[#reply + 1] = allowed and 1 or 0
   for r = 1, #counters do
-    local k, limit = counters[r], limits[r]
-    local key, s, period, width = keys[k], states[k], periods[k], widths[k]
+    local s, limit = states[counters[r]], limits[r]
+    local period, width = s.period, s.width
     local wait = 0
     if s.n >= limit then
       wait = period
       if limit >= 1 and s.o then
-        -- Oldest first, until enough requests have left the window for one more.
+        -- Oldest first, until enough requests have left the window for one more. The chain is
+        -- read from Redis past the oldest bucket: written first.
+        save(s)
         local left, index, count, offset, gap = s.n, s.o, s.oc, s.ooff, s.ogap
         while count do
           left = left - count
@@ -225,7 +262,7 @@ local function decide(keys, counters, limits, periods, widths, reply)
           end
           if gap == 0 then break end
           index = index + gap
-          count, offset, gap = parse(redis.call('HGET', key, index))
+          count, offset, gap = parse(redis.call('HGET', s.key, index))
         end
       end
     end
@@ -237,25 +274,33 @@ local function decide(keys, counters, limits, periods, widths, reply)
   end
 end
 
--- The batch, in order: each request sees what the ones before it counted.
-local reply = {}
-local at = 2
-for _ = 1, tonumber(ARGV[1]) do
+-- The shapes, then the batch in order: each request sees what the ones before it counted.
+local request_count, shape_count = tonumber(ARGV[1]), tonumber(ARGV[2])
+local at = 3
+local shapes = {}
+for i = 1, shape_count do
   local rule_count, key_count = tonumber(ARGV[at]), tonumber(ARGV[at + 1])
   at = at + 2
-  local keys, counters, limits, periods, widths = {}, {}, {}, {}, {}
-  for k = 1, key_count do keys[k] = KEYS[tonumber(ARGV[at + k - 1])] end
-  at = at + key_count
+  local shape = { counters = {}, limits = {}, periods = {}, widths = {}, key_count = key_count }
   for r = 1, rule_count do
-    counters[r], limits[r] = tonumber(ARGV[at + 2 * r - 2]), tonumber(ARGV[at + 2 * r - 1])
+    shape.counters[r], shape.limits[r] = tonumber(ARGV[at + 2 * r - 2]), tonumber(ARGV[at + 2 * r - 1])
   end
   at = at + 2 * rule_count
   for k = 1, key_count do
-    periods[k], widths[k] = tonumber(ARGV[at + 2 * k - 2]), tonumber(ARGV[at + 2 * k - 1])
+    shape.periods[k], shape.widths[k] = tonumber(ARGV[at + 2 * k - 2]), tonumber(ARGV[at + 2 * k - 1])
   end
   at = at + 2 * key_count
-  decide(keys, counters, limits, periods, widths, reply)
+  shapes[i] = shape
 end
+local reply = {}
+for _ = 1, request_count do
+  local shape = shapes[tonumber(ARGV[at])]
+  local key_indexes = {}
+  for k = 1, shape.key_count do key_indexes[k] = tonumber(ARGV[at + k]) end
+  at = at + 1 + shape.key_count
+  decide(key_indexes, shape, reply)
+end
+for _, s in pairs(loaded) do save(s) end
 return reply
 `;
 
@@ -271,18 +316,41 @@ export interface BatchedRequest {
   keys: readonly string[];
   periodsMs: readonly number[];
   rules: readonly { counter: number; limit: number }[];
+  /**
+   * Requests carrying the same `shape` object have the same rules and periods (the limiter
+   * passes the rule set they were planned from): their shape is sent once, without comparing.
+   * Without it, shapes are compared by value.
+   */
+  shape?: object;
 }
 
-/** KEYS and ARGV of a call deciding `requests` in order (see above); a key shared by requests is sent once. */
+/**
+ * KEYS and ARGV of a call deciding `requests` in order (see above). A key shared by requests is
+ * sent once, and so is a shape (rules, periods and bucket widths) shared by requests: a batch
+ * of requests under the same limits costs 1 + K arguments per request.
+ */
 export function batchArguments(requests: readonly BatchedRequest[]): {
   keys: string[];
   args: number[];
 } {
   const keys: string[] = [];
   const keyIndex = new Map<string, number>();
-  const args: number[] = [requests.length];
+  const shapeArgs: number[] = [];
+  const shapeIndex = new Map<unknown, number>();
+  const requestArgs: number[] = [];
   for (const request of requests) {
-    args.push(request.rules.length, request.keys.length);
+    const identity =
+      request.shape ??
+      `${request.rules.map((rule) => `${rule.counter}:${rule.limit}`).join(',')}|${request.periodsMs.join(',')}`;
+    let shape = shapeIndex.get(identity);
+    if (shape === undefined) {
+      shape = shapeIndex.size + 1;
+      shapeIndex.set(identity, shape);
+      shapeArgs.push(request.rules.length, request.keys.length);
+      for (const rule of request.rules) shapeArgs.push(rule.counter + 1, rule.limit);
+      for (const periodMs of request.periodsMs) shapeArgs.push(periodMs, bucketWidthMs(periodMs));
+    }
+    requestArgs.push(shape);
     for (const key of request.keys) {
       let index = keyIndex.get(key);
       if (index === undefined) {
@@ -290,12 +358,10 @@ export function batchArguments(requests: readonly BatchedRequest[]): {
         index = keys.length;
         keyIndex.set(key, index);
       }
-      args.push(index);
+      requestArgs.push(index);
     }
-    for (const rule of request.rules) args.push(rule.counter + 1, rule.limit);
-    for (const periodMs of request.periodsMs) args.push(periodMs, bucketWidthMs(periodMs));
   }
-  return { keys, args };
+  return { keys, args: [requests.length, shapeIndex.size, ...shapeArgs, ...requestArgs] };
 }
 
 /**

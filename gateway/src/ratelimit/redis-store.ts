@@ -115,7 +115,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): RateLimiter {
         pending = [];
         queued.set(batch, pending);
       }
-      pending.push({ ...plan, ruleSet: rules, settle });
+      pending.push({ ...plan, shape: rules, ruleSet: rules, settle });
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flush);

@@ -171,8 +171,9 @@ describe('Redis limiter', () => {
     await limiter.check('batch/warm-up', rules); // loads the script
     const monitor = await admin.monitor();
     const sent: string[] = [];
+    const inScript: string[] = [];
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source !== 'lua') sent.push(String(args[0]).toLowerCase());
+      (source === 'lua' ? inScript : sent).push(String(args[0]).toLowerCase());
     });
     let decisions: RateLimitDecision[];
     try {
@@ -189,6 +190,11 @@ describe('Redis limiter', () => {
       monitor.disconnect();
     }
     expect(sent).toEqual(['evalsha']);
+    // 11 consumers × 2 counters: each counter read once and written once for the whole call,
+    // however many of its requests counted on it (40 of them on the busy consumer's two).
+    const times = (command: string) => inScript.filter((name) => name === command).length;
+    expect(times('hmget')).toBe(22);
+    expect(times('hset')).toBe(22);
     const busy = decisions.slice(0, 40);
     expect(allowedCount(busy)).toBe(30);
     // In the order asked: the first 30 admitted with 29, 28, ... 0 left, the last 10 rejected.
