@@ -92,11 +92,11 @@ export function clientResponseHeaders(
   rawHeaders: ReadonlyArray<Buffer | string>,
   extra: Readonly<Record<string, string>>,
 ): string[] {
-  const raw = rawHeaders.map((value) =>
-    typeof value === 'string' ? value : value.toString('latin1'),
-  );
+  const raw = rawHeaders.every((value) => typeof value === 'string')
+    ? (rawHeaders as readonly string[])
+    : rawHeaders.map((value) => (typeof value === 'string' ? value : value.toString('latin1')));
   const listed = connectionListed(raw);
-  const replaced = new Set(Object.keys(extra).map((name) => name.toLowerCase()));
+  const extraNames = Object.keys(extra);
   const out: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as string;
@@ -105,24 +105,40 @@ export function clientResponseHeaders(
       HOP_BY_HOP.has(lower) ||
       listed.has(lower) ||
       lower.startsWith('proxy-') ||
-      replaced.has(lower)
+      replacedBy(extraNames, lower)
     )
       continue;
     out.push(name, raw[i + 1] as string);
   }
-  for (const [name, value] of Object.entries(extra)) out.push(name, value);
+  for (const name of extraNames) out.push(name, extra[name] as string);
   return out;
 }
 
-/** Header names listed in `Connection` (RFC 9110 §7.6.1): hop-by-hop for this connection only. */
-function connectionListed(raw: readonly string[]): Set<string> {
-  const listed = new Set<string>();
+/** Whether one of the gateway's own header names (a handful) is `lower`, case-insensitively. */
+function replacedBy(names: readonly string[], lower: string): boolean {
+  for (const name of names) {
+    if (name.length === lower.length && name.toLowerCase() === lower) return true;
+  }
+  return false;
+}
+
+const NONE_LISTED: ReadonlySet<string> = new Set();
+
+/**
+ * Header names listed in `Connection` (RFC 9110 §7.6.1): hop-by-hop for this connection only.
+ * Nearly every message has none (HTTP/1.1 keep-alive needs no header): nothing is allocated then.
+ */
+function connectionListed(raw: readonly string[]): ReadonlySet<string> {
+  let listed: Set<string> | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if ((raw[i] as string).toLowerCase() !== 'connection') continue;
+    const name = raw[i] as string;
+    if (name.length !== 10 || name.toLowerCase() !== 'connection') continue;
     for (const token of (raw[i + 1] as string).split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name) listed.add(name);
+      const listedName = token.trim().toLowerCase();
+      if (!listedName) continue;
+      listed ??= new Set();
+      listed.add(listedName);
     }
   }
-  return listed;
+  return listed ?? NONE_LISTED;
 }
