@@ -11,11 +11,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAX_SHARD_BYTES } from '../gateway/src/snapshot/shards.ts';
 import { startChild } from './lib/child.ts';
+import { PRODUCTION_NODE_FLAGS } from './lib/gateway-fixture.ts';
 import type { CompileFigures, LoadFigures } from './scale-worker.ts';
 
 const WORKER = fileURLToPath(new URL('./scale-worker.ts', import.meta.url));
-/** The V8 flags the gateway runs with (the Dockerfile's ENTRYPOINT, gateway/bin/apiway-gateway.js). */
-const GATEWAY_NODE_FLAGS = ['--max-semi-space-size=16'];
 
 export interface ScaleOptions {
   dir: string;
@@ -89,7 +88,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       ['load', dir],
       options.heapMiB,
       10 * 60_000,
-      GATEWAY_NODE_FLAGS,
+      PRODUCTION_NODE_FLAGS,
     );
     log(
       `  gateway: load ${ms(gateway.initial_assemble_ms + gateway.initial_update_ms)}, reload ${ms(gateway.reload_assemble_ms + gateway.reload_update_ms)} (assemble ${ms(gateway.reload_assemble_ms)} + update ${ms(gateway.reload_update_ms)}), longest event-loop block ${ms(gateway.reload_longest_block_ms)}, RSS ${mib(gateway.rss_after_reload_bytes)} (peak ${mib(gateway.peak_rss_bytes)})`,

@@ -177,6 +177,14 @@ export interface GatewayProcess {
  * part of the cost measured, the disk is not. `nodeArgs` go before the script (e.g. --cpu-prof).
  * `main`: another build's `gateway/src/main.ts` (an A/B comparison); default: this tree's.
  */
+/**
+ * The V8 flag the gateway runs with in production: the image's ENTRYPOINT (Dockerfile) and the
+ * `apiway-gateway` command (gateway/bin/apiway-gateway.js) both cap the young generation at
+ * 2 × 16 MiB. The bench starts `main.ts` directly (its `--cpu-prof` and `--baseline-gateway`
+ * need that), so it passes the same flag: it measures the gateway users run.
+ */
+export const PRODUCTION_NODE_FLAGS = ['--max-semi-space-size=16'];
+
 export async function startGateway(
   fixture: GatewayFixture,
   options: { redisUrl?: string; nodeArgs?: string[]; cwd?: string; main?: string } = {},
@@ -186,6 +194,7 @@ export async function startGateway(
   const child = startChild(
     process.execPath,
     [
+      ...PRODUCTION_NODE_FLAGS,
       ...(options.nodeArgs ?? []),
       options.main ?? MAIN,
       '--config-dir',
