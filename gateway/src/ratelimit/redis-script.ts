@@ -105,7 +105,9 @@ end
 local function prune(key, s, period, width, current)
   while s.o and s.o * width + s.ooff + period <= now do
     s.n = s.n - s.oc
-    redis.call('HDEL', key, s.o)
+    -- Deleted by \`save\`, with what else changed.
+    s.dropped = s.dropped or {}
+    s.dropped[#s.dropped + 1] = s.o
     s.changed = true
     if s.ogap == 0 then
       s.o, s.z = nil, nil
@@ -165,13 +167,11 @@ local function counter(key_index, period, width)
   if not (consistent(s) and prune(key, s, period, width, current) and consistent(s)) then
     rebuild(key, period, width)
     s = load(key, current)
-  elseif s.changed then
-    if s.o then redis.call('HSET', key, 'n', s.n, 'o', s.o, 'z', s.z)
-    else redis.call('DEL', key) end
   end
   s.key, s.period, s.width, s.current, s.offset = key, period, width, current, now - current * width
-  -- Buckets changed since the last save (index -> encoded bucket), and whether one was started.
-  s.writes, s.dirty, s.started = {}, false, false
+  -- Buckets changed since the last save (index -> encoded bucket), whether one was started, and
+  -- whether anything changed (buckets that left the window, \`s.dropped\`, count as a change).
+  s.writes, s.dirty, s.started = {}, s.changed, false
   loaded[key_index] = s
   return s
 end
@@ -205,10 +205,17 @@ local function admit(s)
   s.dirty = true
 end
 
--- Write what changed in memory: the changed buckets and \`n o z\` in one HSET, and the expiry when
--- a bucket was started.
+-- Write what changed in memory: the buckets that left the window in one HDEL, the changed
+-- buckets and \`n o z\` in one HSET, and the expiry when a bucket was started.
 local function save(s)
   if not s.dirty then return end
+  if not s.o then
+    -- Every bucket left the window (and none was counted since): the counter is gone.
+    redis.call('DEL', s.key)
+    s.dropped, s.dirty = nil, false
+    return
+  end
+  if s.dropped then redis.call('HDEL', s.key, unpack(s.dropped)) end
   local args = {}
   for index, value in pairs(s.writes) do
     args[#args + 1] = index
@@ -222,7 +229,7 @@ local function save(s)
   args[#args + 1] = s.z
   redis.call('HSET', s.key, unpack(args))
   if s.started then redis.call('PEXPIRE', s.key, (s.current + 1) * s.width + s.period - now) end
-  s.writes, s.dirty, s.started = {}, false, false
+  s.writes, s.dropped, s.dirty, s.started = {}, nil, false, false
 end
 
 -- One request: its counters (KEYS indexes) and its shape (rules, and its keys' periods and widths).
