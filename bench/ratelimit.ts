@@ -38,8 +38,10 @@ export interface RateLimitBenchResult {
   microsPerDecision: number;
   /** Redis only: script calls (EVALSHA/EVAL) per request. */
   redisCallsPerRequest?: number;
-  /** Redis only: Redis CPU per script call (µs, from INFO commandstats): what bounds one Redis's throughput. */
+  /** Redis only: Redis CPU per script call (µs, from INFO commandstats). */
   redisMicrosPerCall?: number;
+  /** Redis only: Redis CPU per decision (µs): what bounds one Redis's throughput (batched calls share their overhead). */
+  redisMicrosPerDecision?: number;
 }
 
 const RULE_SETS: Record<number, RateLimitRule[]> = {
@@ -103,6 +105,7 @@ export async function runRateLimitBench(
             result.redisCallsPerRequest = (after.calls - before.calls) / iterations;
             result.redisMicrosPerCall =
               (after.micros - before.micros) / Math.max(1, after.calls - before.calls);
+            result.redisMicrosPerDecision = (after.micros - before.micros) / iterations;
           }
           results.push(result);
           print(
@@ -111,7 +114,8 @@ export async function runRateLimitBench(
               (result.redisCallsPerRequest === undefined
                 ? ''
                 : `  ${result.redisCallsPerRequest.toFixed(2)} Redis calls/request` +
-                  `  ${(result.redisMicrosPerCall ?? 0).toFixed(1)} µs of Redis CPU/call`),
+                  `  ${(result.redisMicrosPerCall ?? 0).toFixed(1)} µs of Redis CPU/call` +
+                  `  ${(result.redisMicrosPerDecision ?? 0).toFixed(1)} µs of Redis CPU/decision`),
           );
         }
       }
