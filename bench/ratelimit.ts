@@ -36,6 +36,8 @@ export interface RateLimitBenchResult {
   mode: 'sequential' | 'concurrent-64';
   iterations: number;
   microsPerDecision: number;
+  /** CPU of this process (the gateway's side of the limiter: ioredis, the batches, the decisions) per decision, µs. */
+  cpuMicrosPerDecision: number;
   /** Redis only: script calls (EVALSHA/EVAL) per request. */
   redisCallsPerRequest?: number;
   /** Redis only: Redis CPU per script call (µs, from INFO commandstats). */
@@ -92,13 +94,16 @@ export async function runRateLimitBench(
           ['concurrent-64', IN_FLIGHT],
         ] as const) {
           const before = store === 'redis' ? await scriptStats(admin) : { calls: 0, micros: 0 };
+          const cpuBefore = process.cpuUsage();
           const seconds = await measure(limiter, rules, consumers, iterations, inFlight);
+          const cpu = process.cpuUsage(cpuBefore);
           const result: RateLimitBenchResult = {
             store,
             rules: ruleCount,
             mode,
             iterations,
             microsPerDecision: (seconds * 1e6) / iterations,
+            cpuMicrosPerDecision: (cpu.user + cpu.system) / iterations,
           };
           if (store === 'redis') {
             const after = await scriptStats(admin);
@@ -111,6 +116,7 @@ export async function runRateLimitBench(
           print(
             `${store.padEnd(6)} ${ruleCount} rule${ruleCount === 1 ? ' ' : 's'} ${mode.padEnd(13)} ` +
               `${result.microsPerDecision.toFixed(1).padStart(8)} µs/decision` +
+              `  ${result.cpuMicrosPerDecision.toFixed(1).padStart(6)} µs of CPU here` +
               (result.redisCallsPerRequest === undefined
                 ? ''
                 : `  ${result.redisCallsPerRequest.toFixed(2)} Redis calls/request` +
