@@ -27,6 +27,7 @@ import { type RedisServer, startRedis } from '../test/support/redis-server.ts';
 import { type Child, startChild } from './lib/child.ts';
 import { BASE_PATH, mintTokens, startGateway, writeGatewayFixture } from './lib/gateway-fixture.ts';
 import { type LoadResult, runLoad } from './lib/load.ts';
+import { median, medianBy } from './lib/median.ts';
 import { nginxBinary, startNginx } from './lib/nginx.ts';
 import { findDescendant, startCpuMeter } from './lib/proc.ts';
 import { signed } from './lib/report.ts';
@@ -427,16 +428,6 @@ function describeRun(name: string, run: Run): string {
       ? `  !! ${load.non2xx} non-2xx, ${load.errors} errors, ${load.timeouts} timeouts`
       : '';
   return `${name.padEnd(30)} ${load.rps.toFixed(0).padStart(7)} rps  p50 ${load.p50Ms.toFixed(2)} ms  p99 ${load.p99Ms.toFixed(2)} ms  cpu ${cpu.toFixed(3)} ms/req${warning}`;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}
-
-function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
-  const sorted = [...items].sort((a, b) => key(a) - key(b));
-  return sorted[Math.floor(sorted.length / 2)] as T;
 }
 
 /**

@@ -4,8 +4,8 @@
  * `gw-apikey+redis`, `gw-jwt-same-token+redis`, `gw-jwt-distinct-tokens+redis`) and the ES256
  * token endpoint, then summarises each profile (self time by function and by area, inclusive
  * time of gateway functions). The raw `.cpuprofile` files are kept under bench/results/profiles/
- * (open them in Chrome DevTools or speedscope for a flame graph), the summaries (of the measured load only, not start-up or warm-up) in
- * bench/results/profile-latest.json.
+ * (open them in Chrome DevTools or speedscope for a flame graph), the summaries (of the measured
+ * load only, not start-up or warm-up) in bench/results/profile-latest.json.
  */
 
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';

@@ -23,6 +23,7 @@ import {
   writeGatewayFixture,
 } from './lib/gateway-fixture.ts';
 import { runLoad } from './lib/load.ts';
+import { medianBy } from './lib/median.ts';
 import { startCpuMeter } from './lib/proc.ts';
 
 export interface TokenEndpointOptions {
@@ -135,12 +136,8 @@ export async function runTokenEndpoint(
         }
       }
     }
-    const median = (key: string): TokenFigures => {
-      const sorted = [...(rounds.get(key) ?? [])].sort(
-        (a, b) => a.tokens_per_cpu_second - b.tokens_per_cpu_second,
-      );
-      return sorted[Math.floor(sorted.length / 2)] as TokenFigures;
-    };
+    const median = (key: string): TokenFigures =>
+      medianBy(rounds.get(key) ?? [], (figures) => figures.tokens_per_cpu_second);
     return {
       ES256: median('ES256'),
       RS256: median('RS256'),

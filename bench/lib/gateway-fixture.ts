@@ -172,12 +172,6 @@ export interface GatewayProcess {
 }
 
 /**
- * Starts `apiway-gateway` on free ports and waits for `/readyz`. Its log (one JSON line per
- * request at the default level `info`, as a user runs it) goes to /dev/null: serialising it is
- * part of the cost measured, the disk is not. `nodeArgs` go before the script (e.g. --cpu-prof).
- * `main`: another build's `gateway/src/main.ts` (an A/B comparison); default: this tree's.
- */
-/**
  * The V8 flag the gateway runs with in production: the image's ENTRYPOINT (Dockerfile) and the
  * `apiway-gateway` command (gateway/bin/apiway-gateway.js) both cap the young generation at
  * 2 × 16 MiB. The bench starts `main.ts` directly (its `--cpu-prof` and `--baseline-gateway`
@@ -185,6 +179,12 @@ export interface GatewayProcess {
  */
 export const PRODUCTION_NODE_FLAGS = ['--max-semi-space-size=16'];
 
+/**
+ * Starts `apiway-gateway` on free ports and waits for `/readyz`. Its log (one JSON line per
+ * request at the default level `info`, as a user runs it) goes to /dev/null: serialising it is
+ * part of the cost measured, the disk is not. `nodeArgs` go before the script (e.g. --cpu-prof).
+ * `main`: another build's `gateway/src/main.ts` (an A/B comparison); default: this tree's.
+ */
 export async function startGateway(
   fixture: GatewayFixture,
   options: { redisUrl?: string; nodeArgs?: string[]; cwd?: string; main?: string } = {},

@@ -73,17 +73,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     latencies.record(ms),
   );
   const result = await instance;
-  const sorted = latencies.sorted();
   const statusCodes = Object.fromEntries(
     Object.entries(result.statusCodeStats).map(([code, stats]) => [code, stats.count]),
   );
   return {
     durationSeconds: result.duration,
-    responses: sorted.length,
+    ...latencies.figures(),
     rps: result['2xx'] / result.duration,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
-    maxMs: sorted.length === 0 ? Number.NaN : (sorted[sorted.length - 1] as number),
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
@@ -104,7 +100,16 @@ function latencyRecorder() {
       }
       values[count++] = ms;
     },
-    sorted: () => values.subarray(0, count).sort(),
+    /** Responses timed, and their p50, p99 and maximum. */
+    figures(): Pick<LoadResult, 'responses' | 'p50Ms' | 'p99Ms' | 'maxMs'> {
+      const sorted = values.subarray(0, count).sort();
+      return {
+        responses: count,
+        p50Ms: percentile(sorted, 0.5),
+        p99Ms: percentile(sorted, 0.99),
+        maxMs: count === 0 ? Number.NaN : (sorted[count - 1] as number),
+      };
+    },
   };
 }
 
@@ -200,15 +205,12 @@ async function runPacedLoad(options: LoadOptions & { overallRate: number }): Pro
   timeouts += outstanding;
   await pool.destroy();
   const durationSeconds = (lastResponseMs - measuredFromMs) / 1000;
-  const sorted = latencies.sorted();
+  const figures = latencies.figures();
   return {
     durationSeconds,
-    responses: sorted.length,
+    ...figures,
     rps: durationSeconds > 0 ? ok / durationSeconds : 0,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
-    maxMs: sorted.length === 0 ? Number.NaN : (sorted[sorted.length - 1] as number),
-    non2xx: sorted.length - ok,
+    non2xx: figures.responses - ok,
     errors,
     timeouts,
     statusCodes,

@@ -47,16 +47,14 @@ export function holdShardData(configMap: V1ConfigMap): CachedConfigMap {
   return { ...configMap, metadata, data, shard: holdShard(text) };
 }
 
-/** From ConfigMaps as the API returns them (not through `holdShardData`). */
+/** From ConfigMaps as the API returns them (not through `holdShardData`), in one go. */
 export function readSnapshot(
   environment: string,
   configMaps: readonly V1ConfigMap[],
-  reader?: ShardReader,
 ): ReadSnapshotResult {
   const found = findShards(environment, configMaps);
   if (!found.ok) return found;
   const { manifest, shards } = found;
-  if (reader) return reader.assemble(manifest, heldShards(shards));
   const texts = new Map<number, string>();
   for (const [index, configMap] of shards) {
     const text = configMap.data?.[SHARD_DATA_KEY];
@@ -66,10 +64,10 @@ export function readSnapshot(
 }
 
 /**
- * `readSnapshot` with a reader, from ConfigMaps as the informer caches them (`holdShardData`;
- * ConfigMaps as the API returns them are read too, but their text is hashed again on each call),
- * parsing in slices that give the event loop back between them (requests keep being served
- * while a change to many shards is parsed).
+ * `readSnapshot` through a reader (a shard parsed once, by content), from ConfigMaps as the
+ * informer caches them (`holdShardData`; ConfigMaps as the API returns them are read too, but
+ * their text is hashed again on each call), parsing in slices that give the event loop back
+ * between them (requests keep being served while a change to many shards is parsed).
  */
 export async function readSnapshotInSlices(
   environment: string,

@@ -92,9 +92,9 @@ export function clientResponseHeaders(
   rawHeaders: ReadonlyArray<Buffer | string>,
   extra: Readonly<Record<string, string>>,
 ): string[] {
-  const raw = rawHeaders.every((value) => typeof value === 'string')
-    ? (rawHeaders as readonly string[])
-    : rawHeaders.map((value) => (typeof value === 'string' ? value : value.toString('latin1')));
+  const raw = rawHeaders.map((value) =>
+    typeof value === 'string' ? value : value.toString('latin1'),
+  );
   const listed = connectionListed(raw);
   const extraNames = Object.keys(extra);
   const out: string[] = [];

@@ -67,7 +67,8 @@ export const MAX_BATCH = 64;
 
 /** A decision waiting for its batch: undefined when Redis failed (the caller decides locally). */
 interface PendingDecision extends BatchedRequest {
-  ruleSet: readonly RateLimitRule[];
+  /** The rules asked for: also the request's shape (requests under one rule set share it). */
+  shape: readonly RateLimitRule[];
   settle: (decision: RateLimitDecision | undefined) => void;
 }
 
@@ -115,7 +116,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): RateLimiter {
         pending = [];
         queued.set(batch, pending);
       }
-      pending.push({ ...plan, shape: rules, ruleSet: rules, settle });
+      pending.push({ ...plan, shape: rules, settle });
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flush);
@@ -163,7 +164,7 @@ export function createRedisLimiter(options: RedisLimiterOptions): RateLimiter {
     batch.forEach((pending, index) => {
       const { allowed, outcomes } = replies[index] as (typeof replies)[number];
       recordDecision(metrics, allowed, 'redis');
-      pending.settle(toDecision(pending.ruleSet, outcomes, allowed, false));
+      pending.settle(toDecision(pending.shape, outcomes, allowed, false));
     });
   }
 

@@ -72,10 +72,10 @@ describe('readSnapshot', () => {
     );
   });
 
-  it('with a reader, parses again only the shards that changed', () => {
+  it('with a reader, parses again only the shards that changed', async () => {
     const reader = createShardReader();
-    const first = readSnapshot(TEST_ENVIRONMENT, configMapsOf(platform(-1)), reader);
-    const second = readSnapshot(TEST_ENVIRONMENT, configMapsOf(platform(7)), reader);
+    const first = await readSnapshotInSlices(TEST_ENVIRONMENT, configMapsOf(platform(-1)), reader);
+    const second = await readSnapshotInSlices(TEST_ENVIRONMENT, configMapsOf(platform(7)), reader);
     if (!first.ok || !second.ok) throw new Error('not assembled');
     const before = new Map(first.snapshot.credentials.map((c) => [c.id, c]));
     const fresh = second.snapshot.credentials.filter((c) => before.get(c.id) !== c);
