@@ -31,6 +31,7 @@ import {
   importJWK,
   type JWK,
 } from 'jose';
+import { signPerTurn } from './sign-per-turn.ts';
 import type { SigningAlgorithm, SigningKey, SigningKeySet } from './signing-keys.ts';
 
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'RS256'];
@@ -217,7 +218,8 @@ async function importKey(jwk: JWK, alg: SigningAlgorithm, kid: string): Promise<
  * always do: `JwtClaims`), `exp` and `nbf` only from its `expiresIn` / `notBefore` options (not
  * set), and keeps the claims' order, so its payload is `JSON.stringify(claims)`; its header is
  * `{ alg, typ, kid }`, as jose's (its `header` option overwrites its default `typ` in place).
- * It takes the key as PEM: exported here from the JWK, once.
+ * It takes the key as PEM: exported here from the JWK, once. The signatures of one turn of the
+ * event loop are made together, at its end (sign-per-turn.ts says why).
  */
 function es256Signer(privateJwk: JWK, kid: string): ActiveSigningKey['signJwt'] {
   let pem: string;
@@ -228,11 +230,13 @@ function es256Signer(privateJwk: JWK, kid: string): ActiveSigningKey['signJwt'] 
   } catch (error) {
     throw new Error(`Signing key ${kid}: its JWK cannot be imported.`, { cause: error });
   }
-  const signers = new Map<string, (claims: JwtClaims) => string>();
-  return async (claims, typ) => {
+  const signers = new Map<string, (claims: JwtClaims) => Promise<string>>();
+  return (claims, typ) => {
     let sign = signers.get(typ);
     if (!sign) {
-      sign = createSigner({ key: pem, algorithm: 'ES256', kid, header: { alg: 'ES256', typ } });
+      sign = signPerTurn(
+        createSigner({ key: pem, algorithm: 'ES256', kid, header: { alg: 'ES256', typ } }),
+      );
       signers.set(typ, sign);
     }
     return sign(claims);
