@@ -7,8 +7,8 @@
  * token requests of one turn (those whose bytes arrived together) do not sign as each is
  * handled: each queues its claims, and once the turn's callbacks have run (`setImmediate`) the
  * whole queue is signed in a row, the first signature warming the cache for the others. Under
- * load a turn holds 10-40 token requests and the CPU per token falls by about a third
- * (docs/benchmarks.md); an idle gateway signs one request per turn, exactly as before, having
+ * load (50 connections) the gateway's CPU per ES256 token halved (docs/benchmarks.md, "Where the
+ * time goes", item 11); an idle gateway signs one request per turn, exactly as before, having
  * waited for nothing but the end of its turn.
  */
 
