@@ -99,6 +99,6 @@ function evaluate(
       return 'missing-credential';
   }
   if (!consumer) return 'missing-credential';
-  const held = new Set(consumer.scopes);
-  return requirement.scopes.every((scope) => held.has(scope)) ? 'satisfied' : 'missing-scope';
+  const held = consumer.scopes;
+  return requirement.scopes.every((scope) => held.includes(scope)) ? 'satisfied' : 'missing-scope';
 }

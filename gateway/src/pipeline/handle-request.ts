@@ -36,6 +36,9 @@ import { serveReservedEndpoint } from './reserved-endpoints.ts';
 import { routeRequest } from './route.ts';
 import type { ServingState } from './serving-state.ts';
 
+/** The query parameters consumed when no API key came in the query: the usual case. */
+const NO_QUERY_KEYS: ReadonlySet<string> = new Set();
+
 export interface PipelineContext {
   state: ServingState;
   requestId: string;
@@ -129,12 +132,11 @@ export async function handleGatewayRequest(
   Object.assign(responseHeaders, limited.headers);
 
   // 6. proxy
-  const consumedQuery = new Set(
-    presented.apiKeys.filter((k) => k.location.in === 'query').map((k) => k.location.name),
-  );
-  const apiKeyHeaders = new Set(
-    prepared.apiKeyLocations.filter((l) => l.in === 'header').map((l) => l.name),
-  );
+  const consumedQuery = presented.apiKeys.some((k) => k.location.in === 'query')
+    ? new Set(
+        presented.apiKeys.filter((k) => k.location.in === 'query').map((k) => k.location.name),
+      )
+    : NO_QUERY_KEYS;
   const result = await forwardToBackend({
     req,
     res,
@@ -142,7 +144,7 @@ export async function handleGatewayRequest(
     method,
     path: upstreamPath(prepared.backendUrl, route.rest, target.query, consumedQuery),
     headers: upstreamRequestHeaders(req.rawHeaders, {
-      consumedHeaders: apiKeyHeaders,
+      consumedHeaders: prepared.apiKeyHeaders,
       consumedAuthorization: presented.bearer !== undefined,
       forwardedFor: req.socket.remoteAddress,
       forwardedProto: (req.socket as TLSSocket).encrypted ? 'https' : 'http',

@@ -24,6 +24,8 @@ export interface PreparedApi {
   /** `protocol//host:port` of the backend: the key of its connection pool. */
   origin: string;
   apiKeyLocations: ApiKeyLocation[];
+  /** Names of the headers that carry this Api's API keys: never forwarded to the backend. */
+  apiKeyHeaders: ReadonlySet<string>;
 }
 
 export interface ServingState {
@@ -83,12 +85,14 @@ function prepareApi(api: SnapshotApi): PreparedApi {
   if (backendUrl.protocol !== 'http:' && backendUrl.protocol !== 'https:') {
     throw new Error(`Api ${api.id}: backend URL must be http or https.`);
   }
+  const locations = apiKeyLocations(api);
   return {
     api,
     matcher: compileOperationMatcher(api.paths),
     backendUrl,
     origin: backendUrl.origin,
-    apiKeyLocations: apiKeyLocations(api),
+    apiKeyLocations: locations,
+    apiKeyHeaders: new Set(locations.filter((l) => l.in === 'header').map((l) => l.name)),
   };
 }
 
