@@ -95,6 +95,24 @@ describe('rateLimitHeaders', () => {
     );
   });
 
+  it('advertises the rules of each decision, whichever rule lists share a first rule', () => {
+    const decide = (rules: RateLimitRule[]) =>
+      rateLimitHeaders({
+        allowed: true,
+        degraded: false,
+        states: rules.map((rule) => ({ rule, remaining: 1, resetSeconds: 1 })),
+      })['ratelimit-policy'];
+    // Two grants that start with the same rule object, asked for in turn.
+    expect(decide([perSecond, perDay])).toBe('"api-1s";q=3;w=1, "api-1d";q=1000;w=86400');
+    expect(decide([perSecond])).toBe('"api-1s";q=3;w=1');
+    expect(decide([perSecond, perMinute])).toBe('"api-1s";q=3;w=1, "product-1m";q=50;w=60');
+    expect(decide([perSecond, perDay])).toBe('"api-1s";q=3;w=1, "api-1d";q=1000;w=86400');
+    // The local fallback's lowered copies advertise their own quota.
+    expect(decide([{ ...perSecond, requests: 1 }, perDay])).toBe(
+      '"api-1s";q=1;w=1, "api-1d";q=1000;w=86400',
+    );
+  });
+
   it('sends nothing when no limit applies', () => {
     expect(rateLimitHeaders({ allowed: true, degraded: false, states: [] })).toEqual({});
   });
