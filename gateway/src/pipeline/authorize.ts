@@ -99,6 +99,7 @@ function evaluate(
       return 'missing-credential';
   }
   if (!consumer) return 'missing-credential';
-  const held = consumer.scopes;
-  return requirement.scopes.every((scope) => held.includes(scope)) ? 'satisfied' : 'missing-scope';
+  return requirement.scopes.every((scope) => consumer.scopes.includes(scope))
+    ? 'satisfied'
+    : 'missing-scope';
 }

@@ -132,11 +132,9 @@ export async function handleGatewayRequest(
   Object.assign(responseHeaders, limited.headers);
 
   // 6. proxy
-  const consumedQuery = presented.apiKeys.some((k) => k.location.in === 'query')
-    ? new Set(
-        presented.apiKeys.filter((k) => k.location.in === 'query').map((k) => k.location.name),
-      )
-    : NO_QUERY_KEYS;
+  const queryKeys = presented.apiKeys.filter((k) => k.location.in === 'query');
+  const consumedQuery =
+    queryKeys.length === 0 ? NO_QUERY_KEYS : new Set(queryKeys.map((k) => k.location.name));
   const result = await forwardToBackend({
     req,
     res,

@@ -20,77 +20,32 @@
  * Field names are lower-case (HTTP/2 and the rest of the pipeline write them so).
  */
 
-import type { RateLimitRule } from '../snapshot/schema.ts';
 import type { RateLimitDecision, RuleState } from './limiter.ts';
 
 export function rateLimitHeaders(decision: RateLimitDecision): Record<string, string> {
-  const { states } = decision;
-  if (states.length === 0) return {};
-  const { names, value } = policyOf(states);
-  // The most restrictive first: an insertion sort of the (at most a couple of dozen) indexes.
-  const order: number[] = [];
-  for (let index = 0; index < states.length; index++) {
-    let at = order.length;
-    while (at > 0 && before(states, index, order[at - 1] as number)) at--;
-    order.splice(at, 0, index);
-  }
-  let current = '';
-  for (const index of order) {
-    const state = states[index] as RuleState;
-    if (current !== '') current += ', ';
-    current += `"${names[index]}";r=${state.remaining};t=${state.resetSeconds}`;
-  }
-  const headers: Record<string, string> = { 'ratelimit-policy': value, ratelimit: current };
+  if (decision.states.length === 0) return {};
+  const names = policyNames(decision.states);
+  const policy = decision.states.map(
+    (state, index) => `"${names[index]}";q=${state.rule.requests};w=${state.rule.periodSeconds}`,
+  );
+  const order = decision.states
+    .map((state, index) => ({ state, index }))
+    .sort(
+      (a, b) =>
+        a.state.remaining - b.state.remaining ||
+        b.state.resetSeconds - a.state.resetSeconds ||
+        a.index - b.index,
+    );
+  const current = order.map(
+    ({ state, index }) => `"${names[index]}";r=${state.remaining};t=${state.resetSeconds}`,
+  );
+  const headers: Record<string, string> = {
+    'ratelimit-policy': policy.join(', '),
+    ratelimit: current.join(', '),
+  };
   if (!decision.allowed)
     headers['retry-after'] = String(Math.max(1, decision.retryAfterSeconds ?? 1));
   return headers;
-}
-
-/** Whether state `a` is more restrictive than `b`: fewer left, then a longer wait, then the grant's order. */
-function before(states: readonly RuleState[], a: number, b: number): boolean {
-  const x = states[a] as RuleState;
-  const y = states[b] as RuleState;
-  if (x.remaining !== y.remaining) return x.remaining < y.remaining;
-  if (x.resetSeconds !== y.resetSeconds) return x.resetSeconds > y.resetSeconds;
-  return a < b;
-}
-
-interface Policy {
-  rules: readonly RateLimitRule[];
-  names: string[];
-  /** The `ratelimit-policy` value. */
-  value: string;
-}
-
-/**
- * The policy names and `ratelimit-policy` value of the decided rules, formatted once per rule
- * list: a grant's rules are objects of the snapshot, shared by every request of its consumers,
- * so they are remembered by identity (the first rule's, then every rule checked). Rules made
- * per decision (the local fallback's lowered copies) miss and are formatted each time; the
- * WeakMap lets a replaced snapshot's rules go.
- */
-const policies = new WeakMap<RateLimitRule, Policy>();
-
-function policyOf(states: readonly RuleState[]): Policy {
-  const first = (states[0] as RuleState).rule;
-  const cached = policies.get(first);
-  if (cached && sameRules(cached.rules, states)) return cached;
-  const rules = states.map((state) => state.rule);
-  const names = policyNames(states);
-  const value = states
-    .map(({ rule }, index) => `"${names[index]}";q=${rule.requests};w=${rule.periodSeconds}`)
-    .join(', ');
-  const policy = { rules, names, value };
-  policies.set(first, policy);
-  return policy;
-}
-
-function sameRules(rules: readonly RateLimitRule[], states: readonly RuleState[]): boolean {
-  if (rules.length !== states.length) return false;
-  for (let index = 0; index < rules.length; index++) {
-    if (rules[index] !== (states[index] as RuleState).rule) return false;
-  }
-  return true;
 }
 
 /** `api-1s`, `product-1m`, `subscription-1d`…: only letters, digits and `-`, so no sf-string escaping is needed. */
