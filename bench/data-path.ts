@@ -29,7 +29,13 @@ import { BASE_PATH, mintTokens, startGateway, writeGatewayFixture } from './lib/
 import { type LoadResult, runLoad } from './lib/load.ts';
 import { median, medianBy } from './lib/median.ts';
 import { nginxBinary, startNginx } from './lib/nginx.ts';
-import { findDescendant, startCpuMeter } from './lib/proc.ts';
+import {
+  findDescendant,
+  type MachineCpu,
+  ownCpuMs,
+  startCpuMeter,
+  startMachineCpuMeter,
+} from './lib/proc.ts';
 import { signed } from './lib/report.ts';
 
 const UPSTREAM = fileURLToPath(new URL('./servers/upstream.ts', import.meta.url));
@@ -88,6 +94,13 @@ export interface ScenarioDetails {
   cpu_ms?: number;
   /** redis-server's CPU per request, for `+redis` scenarios. */
   redis_cpu_ms_per_request?: number;
+  /** The load generator's (this bench process's) CPU per request. */
+  load_generator_cpu_ms_per_request?: number;
+  /** Every process of the machine, per request: the measured one, Redis, the load generator,
+   *  the upstream behind a proxy, the kernel and whatever else ran. */
+  machine_cpu_ms_per_request?: number;
+  /** The share of the machine's CPU left idle during the run. */
+  machine_idle_share?: number;
   ratio_to_upstream?: number;
 }
 
@@ -139,6 +152,8 @@ interface Run {
   load: LoadResult;
   cpuMs: number;
   redisCpuMs?: number;
+  loadGeneratorCpuMs: number;
+  machine: MachineCpu;
 }
 
 const GATEWAY_SCENARIOS = [
@@ -188,8 +203,15 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
           target.redisPid === undefined
             ? undefined
             : startCpuMeter([target.redisPid], options.ticksPerSecond);
+        const machineMeter = startMachineCpuMeter(options.ticksPerSecond);
+        const ownBefore = ownCpuMs();
         const load = await once(scenario, options.durationSeconds, options.rateRps);
-        const run: Run = { load, cpuMs: meter.stop() };
+        const run: Run = {
+          load,
+          cpuMs: meter.stop(),
+          loadGeneratorCpuMs: ownCpuMs() - ownBefore,
+          machine: machineMeter.stop(),
+        };
         if (redisMeter) run.redisCpuMs = redisMeter.stop();
         runs.get(scenario.name)?.push(run);
         log(`    ${describeRun(scenario.name, run)}`);
@@ -240,6 +262,10 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
         max_ms: load.maxMs,
         runs_rps: measured.map((run) => run.load.rps),
         cpu_ms: chosen.cpuMs,
+        load_generator_cpu_ms_per_request: perRequest(chosen.loadGeneratorCpuMs),
+        machine_cpu_ms_per_request: perRequest(chosen.machine.busyMs),
+        machine_idle_share:
+          chosen.machine.totalMs > 0 ? 1 - chosen.machine.busyMs / chosen.machine.totalMs : 0,
       };
       if (chosen.redisCpuMs !== undefined) {
         detail.redis_cpu_ms_per_request = perRequest(chosen.redisCpuMs);
@@ -422,12 +448,14 @@ async function setUp(
 
 function describeRun(name: string, run: Run): string {
   const { load } = run;
-  const cpu = load.responses > 0 ? run.cpuMs / load.responses : Number.NaN;
+  const perRequest = (ms: number) => (load.responses > 0 ? ms / load.responses : Number.NaN);
+  const cpu = perRequest(run.cpuMs);
+  const others = `machine ${perRequest(run.machine.busyMs).toFixed(3)} (load generator ${perRequest(run.loadGeneratorCpuMs).toFixed(3)}${run.redisCpuMs === undefined ? '' : `, redis ${perRequest(run.redisCpuMs).toFixed(3)}`}), idle ${((1 - run.machine.busyMs / run.machine.totalMs) * 100).toFixed(0)}%`;
   const warning =
     load.non2xx + load.errors + load.timeouts > 0
       ? `  !! ${load.non2xx} non-2xx, ${load.errors} errors, ${load.timeouts} timeouts`
       : '';
-  return `${name.padEnd(30)} ${load.rps.toFixed(0).padStart(7)} rps  p50 ${load.p50Ms.toFixed(2)} ms  p99 ${load.p99Ms.toFixed(2)} ms  cpu ${cpu.toFixed(3)} ms/req${warning}`;
+  return `${name.padEnd(30)} ${load.rps.toFixed(0).padStart(7)} rps  p50 ${load.p50Ms.toFixed(2)} ms  p99 ${load.p99Ms.toFixed(2)} ms  cpu ${cpu.toFixed(3)} ms/req  ${others}${warning}`;
 }
 
 /**

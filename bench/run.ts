@@ -193,12 +193,15 @@ async function benchmark(): Promise<void> {
 
   const ran = <T extends object>(result: T | { skipped: string } | { error: string }) =>
     'skipped' in result || 'error' in result ? undefined : (result as T);
-  const goals: GoalCheck[] = checkGoals({
-    dataPath: ran<DataPathResult>(dataPath),
-    tokenEndpoint: ran<TokenEndpointResult>(tokenEndpoint),
-    scale: ran<ScaleResult>(scale),
-    propagation: 'error' in propagation ? undefined : (propagation as PropagationResult),
-  });
+  const goals: GoalCheck[] = checkGoals(
+    {
+      dataPath: ran<DataPathResult>(dataPath),
+      tokenEndpoint: ran<TokenEndpointResult>(tokenEndpoint),
+      scale: ran<ScaleResult>(scale),
+      propagation: 'error' in propagation ? undefined : (propagation as PropagationResult),
+    },
+    machine.cores,
+  );
 
   const finishedAt = new Date();
   const data = ran<DataPathResult>(dataPath);

@@ -3,7 +3,7 @@
  * assertions: a miss is printed with ✗ and recorded in the JSON; nothing fails the run.
  */
 
-import type { DataPathResult, ScenarioFigures } from '../data-path.ts';
+import type { DataPathResult, ScenarioDetails, ScenarioFigures } from '../data-path.ts';
 import type { PropagationResult } from '../propagation.ts';
 import type { ScaleResult } from '../scale.ts';
 import type { TokenEndpointResult } from '../token-endpoint.ts';
@@ -15,6 +15,47 @@ export interface GoalCheck {
   figure?: string;
   /** undefined: not measured in this run. */
   met?: boolean;
+  /** For a throughput ratio: the CPU this machine leaves the gateway to reach it (see below). */
+  budget?: CpuBudget;
+}
+
+/**
+ * How much CPU per request the gateway may spend and still reach `ratio` × the bare proxy's rps
+ * on this machine, the processes around it (load generator, upstream, Redis, the kernel's share)
+ * costing per request what they did in the gateway's own run. Two bounds, the tighter one wins:
+ * - the machine's: at the target rate every core is busy, and what is left after the others'
+ *   CPU is the gateway's;
+ * - one thread's: the gateway's JavaScript runs on one thread, so it cannot spend more than one
+ *   core's time per request at the target rate (its other threads, GC and compilation, are
+ *   counted in its CPU too: this bound is generous).
+ * Beside it, what the gateway spent and what the bare proxy spent: a budget below the bare
+ * proxy's own cost is out of reach of a proxy that does anything more than the bare one.
+ */
+export interface CpuBudget {
+  target_rps: number;
+  gateway_max_cpu_ms_per_request: number;
+  gateway_cpu_ms_per_request: number;
+  bare_proxy_cpu_ms_per_request: number;
+}
+
+export function cpuBudget(input: {
+  ratio: number;
+  cores: number;
+  bareProxyRps: number;
+  bareProxyCpuMsPerRequest: number;
+  gatewayCpuMsPerRequest: number;
+  machineCpuMsPerRequest: number;
+}): CpuBudget {
+  const targetRps = input.ratio * input.bareProxyRps;
+  const others = input.machineCpuMsPerRequest - input.gatewayCpuMsPerRequest;
+  const machineBound = (input.cores * 1000) / targetRps - others;
+  const threadBound = 1000 / targetRps;
+  return {
+    target_rps: targetRps,
+    gateway_max_cpu_ms_per_request: Math.max(0, Math.min(machineBound, threadBound)),
+    gateway_cpu_ms_per_request: input.gatewayCpuMsPerRequest,
+    bare_proxy_cpu_ms_per_request: input.bareProxyCpuMsPerRequest,
+  };
 }
 
 export interface Measured {
@@ -26,22 +67,46 @@ export interface Measured {
 
 const MIB = 1024 * 1024;
 
-export function checkGoals(measured: Measured): GoalCheck[] {
+/** `cores`: the machine's (its CPU accounting is in cores × wall time). */
+export function checkGoals(measured: Measured, cores: number): GoalCheck[] {
   const checks: GoalCheck[] = [];
   const scenario = (name: string): ScenarioFigures | undefined =>
     measured.dataPath?.scenarios.find((s) => s.name === name && s.ratio_to_bare_proxy !== null);
+  const details = (name: string): ScenarioDetails | undefined =>
+    measured.dataPath?.details.find((d) => d.name === name);
+  const budgetFor = (name: string, minimum: number): CpuBudget | undefined => {
+    const bare = scenario('bare-proxy');
+    const gateway = scenario(name);
+    const machine = details(name)?.machine_cpu_ms_per_request;
+    if (!bare?.rps || !bare.cpu_ms_per_request || !gateway?.cpu_ms_per_request || !machine) {
+      return undefined;
+    }
+    return cpuBudget({
+      ratio: minimum,
+      cores,
+      bareProxyRps: bare.rps,
+      bareProxyCpuMsPerRequest: bare.cpu_ms_per_request,
+      gatewayCpuMsPerRequest: gateway.cpu_ms_per_request,
+      machineCpuMsPerRequest: machine,
+    });
+  };
   const ratio = (goal: string, name: string, minimum: number) => {
     const found = scenario(name);
     const value = found?.ratio_to_bare_proxy ?? undefined;
-    checks.push(
-      value === undefined
-        ? { goal }
-        : {
-            goal,
-            figure: `${(value * 100).toFixed(0)}% (${found?.rps?.toFixed(0)} rps)`,
-            met: value >= minimum,
-          },
-    );
+    if (value === undefined) {
+      checks.push({ goal });
+      return;
+    }
+    const budget = budgetFor(name, minimum);
+    const room = budget
+      ? `; room at ${(minimum * 100).toFixed(0)}%: ≤ ${budget.gateway_max_cpu_ms_per_request.toFixed(3)} ms CPU/req (spent ${budget.gateway_cpu_ms_per_request.toFixed(3)}, bare proxy ${budget.bare_proxy_cpu_ms_per_request.toFixed(3)})`
+      : '';
+    checks.push({
+      goal,
+      figure: `${(value * 100).toFixed(0)}% (${found?.rps?.toFixed(0)} rps)${room}`,
+      met: value >= minimum,
+      ...(budget ? { budget } : {}),
+    });
   };
   ratio(
     'JWT + scope + Redis, repeated token: ≥ 75% of bare proxy rps',

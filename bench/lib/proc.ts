@@ -1,7 +1,9 @@
 /**
  * What a process costs, read from Linux's /proc: CPU time (utime + stime of /proc/<pid>/stat, in
  * clock ticks) and resident memory (VmRSS of /proc/<pid>/status). A process tree (nginx's master
- * and workers) is summed. Only for the processes the bench measures: never the load generator.
+ * and workers) is summed. Beside them, the whole machine's CPU (/proc/stat) and the bench's own
+(the load generator's): what the processes around the measured one cost, so that a ratio can be
+told apart from the room the machine left it (lib/goals.ts).
  */
 
 import { execFileSync } from 'node:child_process';
@@ -96,4 +98,48 @@ export function findDescendant(parts: readonly string[]): number | undefined {
     if (parts.every((part) => commandLine.includes(part))) return pid;
   }
   return undefined;
+}
+
+export interface MachineCpu {
+  /** CPU milliseconds every process of the machine used (all cores), kernel time included. */
+  busyMs: number;
+  /** CPU milliseconds the machine had: wall time × cores, as /proc/stat counts it. */
+  totalMs: number;
+}
+
+/** The machine's `cpu` line of /proc/stat: [busy, total] in clock ticks. */
+function machineTicks(): [number, number] {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user/nice).
+  // Time the hypervisor gave to other guests (steal, the 8th) was neither ours nor idle: left out.
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1, 8)
+    .map(Number);
+  const busy = user + nice + system + irq + softirq;
+  return [busy, busy + idle + iowait];
+}
+
+/**
+ * Starts counting the whole machine's CPU: what every process used, the load generator and the
+ * servers behind the one measured included, against what the cores had.
+ */
+export function startMachineCpuMeter(ticksPerSecond: number): { stop(): MachineCpu } {
+  const [busyBefore, totalBefore] = machineTicks();
+  return {
+    stop: () => {
+      const [busy, total] = machineTicks();
+      return {
+        busyMs: ((busy - busyBefore) * 1000) / ticksPerSecond,
+        totalMs: ((total - totalBefore) * 1000) / ticksPerSecond,
+      };
+    },
+  };
+}
+
+/** This process's own CPU milliseconds so far, every thread (not its children's). */
+export function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 }

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { checkGoals, cpuBudget } from '../../bench/lib/goals.ts';
+
+describe('the CPU a ratio goal leaves the gateway', () => {
+  it('is what the cores have at the target rate, less what the other processes spent', () => {
+    // 80% of 20,000 rps is 16,000 rps: 2 cores give 0.125 ms per request; the load generator,
+    // upstream and Redis spent 0.170 - 0.090 = 0.080 of it in the gateway's own run.
+    const budget = cpuBudget({
+      ratio: 0.8,
+      cores: 2,
+      bareProxyRps: 20_000,
+      bareProxyCpuMsPerRequest: 0.033,
+      gatewayCpuMsPerRequest: 0.09,
+      machineCpuMsPerRequest: 0.17,
+    });
+    expect(budget.target_rps).toBe(16_000);
+    expect(budget.gateway_max_cpu_ms_per_request).toBeCloseTo(0.045, 6);
+  });
+
+  it('never exceeds one core at the target rate: the gateway runs its JavaScript on one thread', () => {
+    const budget = cpuBudget({
+      ratio: 0.5,
+      cores: 8,
+      bareProxyRps: 20_000,
+      bareProxyCpuMsPerRequest: 0.033,
+      gatewayCpuMsPerRequest: 0.05,
+      machineCpuMsPerRequest: 0.1,
+    });
+    expect(budget.gateway_max_cpu_ms_per_request).toBeCloseTo(0.1, 6);
+  });
+
+  it('is printed beside an unmet ratio, and absent when the machine was not measured', () => {
+    const scenario = (name: string, rps: number, cpu: number, ratio: number) => ({
+      name,
+      rps,
+      p50_ms: 1,
+      p99_ms: 2,
+      cpu_ms_per_request: cpu,
+      ratio_to_bare_proxy: ratio,
+    });
+    const checks = checkGoals(
+      {
+        dataPath: {
+          scenarios: [
+            scenario('bare-proxy', 20_000, 0.033, 1),
+            scenario('gw-apikey+redis', 10_000, 0.09, 0.5),
+            scenario('gw-jwt-same-token+redis', 10_000, 0.09, 0.5),
+          ],
+          details: [{ name: 'gw-apikey+redis', machine_cpu_ms_per_request: 0.17 }],
+          fixed_rate: { skipped: 'not run' },
+        },
+      },
+      2,
+    );
+    const apiKey = checks.find((check) => check.goal.startsWith('API key + Redis'));
+    expect(apiKey?.met).toBe(false);
+    expect(apiKey?.budget?.gateway_max_cpu_ms_per_request).toBeCloseTo(0.045, 6);
+    expect(apiKey?.figure).toContain('≤ 0.045 ms CPU/req (spent 0.090, bare proxy 0.033)');
+    const sameToken = checks.find((check) => check.goal.includes('repeated token'));
+    expect(sameToken?.met).toBe(false);
+    expect(sameToken?.budget).toBeUndefined();
+  });
+});
