@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AutocannonRequest } from 'autocannon';
 import { type RedisServer, startRedis } from '../test/support/redis-server.ts';
+import { type CorePlan, pinProcesses } from './lib/affinity.ts';
 import { type Child, startChild } from './lib/child.ts';
 import { BASE_PATH, mintTokens, startGateway, writeGatewayFixture } from './lib/gateway-fixture.ts';
 import { type LoadResult, runLoad } from './lib/load.ts';
@@ -65,6 +66,8 @@ export interface DataPathOptions {
    * then compared at the same throughput (for A/B runs; the goals need the peak rates).
    */
   rateRps?: number;
+  /** Proxies under test on their own cores, everything else on the rest (lib/affinity.ts). */
+  pin?: CorePlan;
 }
 
 /** One row of `scenarios` in results/latest.json: exactly the issue's shape. */
@@ -180,7 +183,24 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
       name === 'bare-proxy' ||
       options.only.includes(name) ||
       options.only.includes(name.replace(/^base:/, ''));
-    const scenarios = (await setUp(options, stoppers)).filter((scenario) => wanted(scenario.name));
+    const all = await setUp(options, stoppers);
+    if (options.pin) {
+      const { all: everyCpu } = options.pin;
+      // Back to every CPU when the data path is done (stoppers run last-in first-out): the areas
+      // after it start their processes from this one, and would inherit its affinity.
+      stoppers.unshift(async () => pinProcesses([process.pid], everyCpu));
+      // The whole tree first (this process is the load generator; the upstream and redis-server
+      // are its children), then the proxies, every one of them, measured or idle, apart.
+      pinProcesses([process.pid], options.pin.others);
+      const proxies = all.flatMap((scenario) =>
+        scenario.name === 'upstream' ? [] : (scenario.target?.pids ?? []),
+      );
+      pinProcesses(proxies, options.pin.proxies);
+      log(
+        `  pinned: proxies under test on CPUs ${options.pin.proxies}; load generator, upstream and Redis on ${options.pin.others}`,
+      );
+    }
+    const scenarios = all.filter((scenario) => wanted(scenario.name));
     const runnable = scenarios.filter((scenario) => scenario.target && !scenario.skipped);
     const once = async (scenario: Scenario, seconds: number, overallRate?: number) =>
       runLoad({

@@ -12,6 +12,9 @@
  *                                        (and profiles: gw-apikey, token-endpoint-es256, …)
  *   npm run bench -- --rate 2000         data path at a fixed rate: CPU per request compared at
  *                                        equal throughput (A/B runs)
+ *   npm run bench -- --pin               data path with the proxies under test on half the cores and
+ *                                        the load generator, upstream and Redis on the other half
+ *                                        (taskset; for machines with 4 cores or more)
  *   npm run bench -- --baseline-gateway DIR   A/B: DIR holds another build (DIR/gateway/src/main.ts,
  *                                        e.g. `git archive HEAD gateway crds package.json | tar -x -C DIR`
  *                                        plus a node_modules symlink); its gateway runs too, as
@@ -22,11 +25,12 @@
  */
 
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type DataPathResult, runDataPath } from './data-path.ts';
+import { type CorePlan, cpuCount, planCores } from './lib/affinity.ts';
 import { checkGoals, formatGoals, type GoalCheck } from './lib/goals.ts';
 import { machineInfo } from './lib/machine.ts';
 import { clockTicksPerSecond } from './lib/proc.ts';
@@ -53,6 +57,7 @@ const { values } = parseArgs({
     profile: { type: 'boolean', default: false },
     scenarios: { type: 'string' },
     'baseline-gateway': { type: 'string' },
+    pin: { type: 'boolean', default: false },
   },
 });
 
@@ -84,6 +89,15 @@ if (unknown.length > 0) {
   process.exit(2);
 }
 const selected = (area: Area) => !only || only.includes(area);
+let pin: CorePlan | undefined;
+if (values.pin) {
+  const plan = planCores(availableParallelism());
+  if ('unavailable' in plan) {
+    console.error(plan.unavailable);
+    process.exit(2);
+  }
+  pin = plan;
+}
 const log = (line: string) => console.log(line);
 
 const dir = await mkdtemp(join(tmpdir(), 'apiway-bench-'));
@@ -144,6 +158,7 @@ async function benchmark(): Promise<void> {
       ...(baselineMain ? { baselineMain } : {}),
       ...(scenarioFilter ? { only: scenarioFilter } : {}),
       ...(values.rate === undefined ? {} : { rateRps: Number(values.rate) }),
+      ...(pin ? { pin } : {}),
     }),
   );
   const tokenEndpoint = await attempt('token-endpoint', () =>
@@ -201,6 +216,7 @@ async function benchmark(): Promise<void> {
       propagation: 'error' in propagation ? undefined : (propagation as PropagationResult),
     },
     machine.cores,
+    pin ? { proxyCores: cpuCount(pin.proxies), otherCores: cpuCount(pin.others) } : undefined,
   );
 
   const finishedAt = new Date();
@@ -214,6 +230,7 @@ async function benchmark(): Promise<void> {
       note: 'Figures of a shared machine drift; compare the ratios, measured in the same run.',
       ...(baselineMain ? { baseline_gateway: baselineMain } : {}),
       ...(scenarioFilter ? { scenarios: scenarioFilter } : {}),
+      ...(pin ? { pinned: { proxies: pin.proxies, others: pin.others } } : {}),
     },
     scenarios: data?.scenarios ?? [],
     token_endpoint: tokenEndpoint,

@@ -28,6 +28,9 @@ export interface GoalCheck {
  * - one thread's: the gateway's JavaScript runs on one thread, so it cannot spend more than one
  *   core's time per request at the target rate (its other threads, GC and compilation, are
  *   counted in its CPU too: this bound is generous).
+ * With `--pin` the cores are not shared: the gateway has its own (still one thread), and the
+ * others must fit theirs at the target rate, or no gateway reaches it (`others_saturate`, and
+ * no room).
  * Beside it, what the gateway spent and what the bare proxy spent: a budget below the bare
  * proxy's own cost is out of reach of a proxy that does anything more than the bare one.
  */
@@ -36,6 +39,8 @@ export interface CpuBudget {
   gateway_max_cpu_ms_per_request: number;
   gateway_cpu_ms_per_request: number;
   bare_proxy_cpu_ms_per_request: number;
+  /** Pinned runs: the load generator, upstream and Redis would need more than their cores. */
+  others_saturate?: boolean;
 }
 
 export function cpuBudget(input: {
@@ -45,16 +50,30 @@ export function cpuBudget(input: {
   bareProxyCpuMsPerRequest: number;
   gatewayCpuMsPerRequest: number;
   machineCpuMsPerRequest: number;
+  /** `--pin`: how many cores the proxies and the others each had. */
+  pinned?: { proxyCores: number; otherCores: number };
 }): CpuBudget {
   const targetRps = input.ratio * input.bareProxyRps;
   const others = input.machineCpuMsPerRequest - input.gatewayCpuMsPerRequest;
-  const machineBound = (input.cores * 1000) / targetRps - others;
   const threadBound = 1000 / targetRps;
-  return {
+  const figures = {
     target_rps: targetRps,
-    gateway_max_cpu_ms_per_request: Math.max(0, Math.min(machineBound, threadBound)),
     gateway_cpu_ms_per_request: input.gatewayCpuMsPerRequest,
     bare_proxy_cpu_ms_per_request: input.bareProxyCpuMsPerRequest,
+  };
+  if (input.pinned) {
+    const saturate = others * targetRps > input.pinned.otherCores * 1000;
+    const coresBound = (input.pinned.proxyCores * 1000) / targetRps;
+    return {
+      ...figures,
+      gateway_max_cpu_ms_per_request: saturate ? 0 : Math.min(threadBound, coresBound),
+      ...(saturate ? { others_saturate: true } : {}),
+    };
+  }
+  const machineBound = (input.cores * 1000) / targetRps - others;
+  return {
+    ...figures,
+    gateway_max_cpu_ms_per_request: Math.max(0, Math.min(machineBound, threadBound)),
   };
 }
 
@@ -67,8 +86,15 @@ export interface Measured {
 
 const MIB = 1024 * 1024;
 
-/** `cores`: the machine's (its CPU accounting is in cores × wall time). */
-export function checkGoals(measured: Measured, cores: number): GoalCheck[] {
+/**
+ * `cores`: the machine's (its CPU accounting is in cores × wall time); `pinned`: how `--pin`
+ * split them, when it did.
+ */
+export function checkGoals(
+  measured: Measured,
+  cores: number,
+  pinned?: { proxyCores: number; otherCores: number },
+): GoalCheck[] {
   const checks: GoalCheck[] = [];
   const scenario = (name: string): ScenarioFigures | undefined =>
     measured.dataPath?.scenarios.find((s) => s.name === name && s.ratio_to_bare_proxy !== null);
@@ -88,6 +114,7 @@ export function checkGoals(measured: Measured, cores: number): GoalCheck[] {
       bareProxyCpuMsPerRequest: bare.cpu_ms_per_request,
       gatewayCpuMsPerRequest: gateway.cpu_ms_per_request,
       machineCpuMsPerRequest: machine,
+      ...(pinned ? { pinned } : {}),
     });
   };
   const ratio = (goal: string, name: string, minimum: number) => {
@@ -98,9 +125,14 @@ export function checkGoals(measured: Measured, cores: number): GoalCheck[] {
       return;
     }
     const budget = budgetFor(name, minimum);
-    const room = budget
-      ? `; room at ${(minimum * 100).toFixed(0)}%: ≤ ${budget.gateway_max_cpu_ms_per_request.toFixed(3)} ms CPU/req (spent ${budget.gateway_cpu_ms_per_request.toFixed(3)}, bare proxy ${budget.bare_proxy_cpu_ms_per_request.toFixed(3)})`
+    const spent = budget
+      ? `(spent ${budget.gateway_cpu_ms_per_request.toFixed(3)}, bare proxy ${budget.bare_proxy_cpu_ms_per_request.toFixed(3)})`
       : '';
+    const room = !budget
+      ? ''
+      : budget.others_saturate
+        ? `; no room at ${(minimum * 100).toFixed(0)}%: the load generator's cores saturate first ${spent}`
+        : `; room at ${(minimum * 100).toFixed(0)}%: ≤ ${budget.gateway_max_cpu_ms_per_request.toFixed(3)} ms CPU/req ${spent}`;
     checks.push({
       goal,
       figure: `${(value * 100).toFixed(0)}% (${found?.rps?.toFixed(0)} rps)${room}`,

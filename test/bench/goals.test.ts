@@ -29,6 +29,26 @@ describe('the CPU a ratio goal leaves the gateway', () => {
     expect(budget.gateway_max_cpu_ms_per_request).toBeCloseTo(0.1, 6);
   });
 
+  it("when pinned, is the gateway's own core, unless the other processes overflow theirs", () => {
+    const pinned = (machineCpuMsPerRequest: number) =>
+      cpuBudget({
+        ratio: 0.8,
+        cores: 4,
+        bareProxyRps: 20_000,
+        bareProxyCpuMsPerRequest: 0.033,
+        gatewayCpuMsPerRequest: 0.09,
+        machineCpuMsPerRequest,
+        pinned: { proxyCores: 2, otherCores: 2 },
+      });
+    // 16,000 rps: the others may spend 2 cores / 16,000 = 0.125 ms per request.
+    const fits = pinned(0.09 + 0.1);
+    expect(fits.others_saturate).toBeUndefined();
+    expect(fits.gateway_max_cpu_ms_per_request).toBeCloseTo(0.0625, 6);
+    const overflows = pinned(0.09 + 0.13);
+    expect(overflows.others_saturate).toBe(true);
+    expect(overflows.gateway_max_cpu_ms_per_request).toBe(0);
+  });
+
   it('is printed beside an unmet ratio, and absent when the machine was not measured', () => {
     const scenario = (name: string, rps: number, cpu: number, ratio: number) => ({
       name,
