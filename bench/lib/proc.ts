@@ -2,8 +2,8 @@
  * What a process costs, read from Linux's /proc: CPU time (utime + stime of /proc/<pid>/stat, in
  * clock ticks) and resident memory (VmRSS of /proc/<pid>/status). A process tree (nginx's master
  * and workers) is summed. Beside them, the whole machine's CPU (/proc/stat) and the bench's own
-(the load generator's): what the processes around the measured one cost, so that a ratio can be
-told apart from the room the machine left it (lib/goals.ts).
+ * (the load generator's): what the processes around the measured one cost, so that a ratio can
+ * be told apart from the room the machine left it (lib/goals.ts).
  */
 
 import { execFileSync } from 'node:child_process';
