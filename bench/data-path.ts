@@ -15,9 +15,10 @@
  * CPU per request counts only the process under test (the proxy or gateway; the upstream for
  * `upstream`), from /proc: never the load generator, the upstream behind a proxy, or Redis
  * (theirs, and the whole machine's, are in the details). Then latency at fixed rates (requests
- * paced evenly, from a worker thread: lib/paced-load.ts says why): the bare proxy and the gateway's JWT +
- * Redis scenarios at half the bare proxy's peak, and each of those scenarios with the bare proxy
- * at half that scenario's own peak: how much the gateway adds at p99 when neither is saturated.
+ * paced evenly, from a worker thread: lib/paced-load.ts says why): the bare proxy and the
+ * gateway's JWT + Redis scenarios at half the bare proxy's peak, and each of those scenarios with
+ * the bare proxy at half that scenario's own peak: how much the gateway adds at p99 when neither
+ * is saturated.
  */
 
 import { join } from 'node:path';
@@ -33,6 +34,7 @@ import { nginxBinary, startNginx } from './lib/nginx.ts';
 import { startPacedLoadWorker } from './lib/paced-load.ts';
 import {
   findDescendant,
+  idleShare,
   type MachineCpu,
   ownCpuMs,
   startCpuMeter,
@@ -184,24 +186,24 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
       name === 'bare-proxy' ||
       options.only.includes(name) ||
       options.only.includes(name.replace(/^base:/, ''));
-    const all = await setUp(options, stoppers);
-    if (options.pin) {
-      const { all: everyCpu } = options.pin;
+    const allScenarios = await setUp(options, stoppers);
+    const { pin } = options;
+    if (pin) {
       // Back to every CPU when the data path is done (stoppers run last-in first-out): the areas
       // after it start their processes from this one, and would inherit its affinity.
-      stoppers.unshift(async () => pinProcesses([process.pid], everyCpu));
+      stoppers.unshift(async () => pinProcesses([process.pid], pin.all));
       // The whole tree first (this process is the load generator; the upstream and redis-server
       // are its children), then the proxies, every one of them, measured or idle, apart.
-      pinProcesses([process.pid], options.pin.others);
-      const proxies = all.flatMap((scenario) =>
+      pinProcesses([process.pid], pin.others);
+      const proxies = allScenarios.flatMap((scenario) =>
         scenario.name === 'upstream' ? [] : (scenario.target?.pids ?? []),
       );
-      pinProcesses(proxies, options.pin.proxies);
+      pinProcesses(proxies, pin.proxies);
       log(
-        `  pinned: proxies under test on CPUs ${options.pin.proxies}; load generator, upstream and Redis on ${options.pin.others}`,
+        `  pinned: proxies under test on CPUs ${pin.proxies}; load generator, upstream and Redis on ${pin.others}`,
       );
     }
-    const scenarios = all.filter((scenario) => wanted(scenario.name));
+    const scenarios = allScenarios.filter((scenario) => wanted(scenario.name));
     const runnable = scenarios.filter((scenario) => scenario.target && !scenario.skipped);
     const paced = startPacedLoadWorker();
     stoppers.push(() => paced.stop());
@@ -288,8 +290,7 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
         cpu_ms: chosen.cpuMs,
         load_generator_cpu_ms_per_request: perRequest(chosen.loadGeneratorCpuMs),
         machine_cpu_ms_per_request: perRequest(chosen.machine.busyMs),
-        machine_idle_share:
-          chosen.machine.totalMs > 0 ? 1 - chosen.machine.busyMs / chosen.machine.totalMs : 0,
+        machine_idle_share: idleShare(chosen.machine),
       };
       if (chosen.redisCpuMs !== undefined) {
         detail.redis_cpu_ms_per_request = perRequest(chosen.redisCpuMs);
@@ -476,7 +477,7 @@ function describeRun(name: string, run: Run): string {
   const { load } = run;
   const perRequest = (ms: number) => (load.responses > 0 ? ms / load.responses : Number.NaN);
   const cpu = perRequest(run.cpuMs);
-  const others = `machine ${perRequest(run.machine.busyMs).toFixed(3)} (load generator ${perRequest(run.loadGeneratorCpuMs).toFixed(3)}${run.redisCpuMs === undefined ? '' : `, redis ${perRequest(run.redisCpuMs).toFixed(3)}`}), idle ${((1 - run.machine.busyMs / run.machine.totalMs) * 100).toFixed(0)}%`;
+  const others = `machine ${perRequest(run.machine.busyMs).toFixed(3)} (load generator ${perRequest(run.loadGeneratorCpuMs).toFixed(3)}${run.redisCpuMs === undefined ? '' : `, redis ${perRequest(run.redisCpuMs).toFixed(3)}`}), idle ${(idleShare(run.machine) * 100).toFixed(0)}%`;
   const warning =
     load.non2xx + load.errors + load.timeouts > 0
       ? `  !! ${load.non2xx} non-2xx, ${load.errors} errors, ${load.timeouts} timeouts`

@@ -53,7 +53,7 @@ export function planCores(cores: number): CorePlan | { unavailable: string } {
  * `cpus`. Throws with what to install when taskset is missing.
  */
 export function pinProcesses(pids: readonly number[], cpus: string): void {
-  for (const pid of new Set(pids.flatMap((root) => processTree(root)))) {
+  for (const pid of processTree(...pids)) {
     try {
       execFileSync('taskset', ['--all-tasks', '--pid', '--cpu-list', cpus, String(pid)], {
         stdio: ['ignore', 'ignore', 'pipe'],

@@ -24,7 +24,8 @@
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { AutocannonRequest } from 'autocannon';
 import { Pool } from 'undici';
-import { type LoadOptions, type LoadResult, latencyRecorder } from './load.ts';
+import { latencyRecorder } from './latencies.ts';
+import type { LoadOptions, LoadResult } from './load.ts';
 
 export interface PacedLoadOptions extends LoadOptions {
   /** Requests per second over all connections. */

@@ -38,8 +38,11 @@ export function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-/** `pid` and every process descending from it, as they are now. */
-export function processTree(pid: number): number[] {
+/**
+ * The `roots` and every process descending from them, each once, as they are now: one reading
+ * of /proc for all of them.
+ */
+export function processTree(...roots: number[]): number[] {
   const children = new Map<number, number[]>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -50,13 +53,14 @@ export function processTree(pid: number): number[] {
     list.push(Number(entry));
     children.set(parent, list);
   }
-  const tree: number[] = [];
+  const tree = new Set<number>();
   const walk = (at: number) => {
-    tree.push(at);
+    if (tree.has(at)) return;
+    tree.add(at);
     for (const child of children.get(at) ?? []) walk(child);
   };
-  walk(pid);
-  return tree;
+  for (const root of roots) walk(root);
+  return [...tree];
 }
 
 /** Resident set size of one process in bytes (0 once it is gone). */
@@ -80,7 +84,7 @@ export interface CpuMeter {
  * processes before the meter). Ticks are 10 ms, so figures below ~1 s of CPU are coarse.
  */
 export function startCpuMeter(pids: readonly number[], ticksPerSecond: number): CpuMeter {
-  const tree = [...new Set(pids.flatMap((pid) => processTree(pid)))];
+  const tree = processTree(...pids);
   const sum = () => tree.reduce((total, pid) => total + cpuTicks(pid), 0);
   const before = sum();
   return { stop: () => ((sum() - before) * 1000) / ticksPerSecond };
@@ -136,6 +140,11 @@ export function startMachineCpuMeter(ticksPerSecond: number): { stop(): MachineC
       };
     },
   };
+}
+
+/** The share of the machine's CPU left idle (0 when no time was counted). */
+export function idleShare(cpu: MachineCpu): number {
+  return cpu.totalMs > 0 ? 1 - cpu.busyMs / cpu.totalMs : 0;
 }
 
 /** This process's own CPU milliseconds so far, every thread (not its children's). */
