@@ -40,7 +40,7 @@ import {
   startCpuMeter,
   startMachineCpuMeter,
 } from './lib/proc.ts';
-import { signed } from './lib/report.ts';
+import { busyText, signed } from './lib/report.ts';
 
 const UPSTREAM = fileURLToPath(new URL('./servers/upstream.ts', import.meta.url));
 const BARE_PROXY = fileURLToPath(new URL('./servers/bare-proxy.ts', import.meta.url));
@@ -129,6 +129,13 @@ export interface FixedRateFigures {
   non_2xx: number;
   /** p99 of every round, when there were several (the median round is reported). */
   rounds_p99_ms?: number[];
+  /**
+   * The proxy's CPU over the run's wall time: 0.75 is three quarters of one core (its helper
+   * threads count too). Its main thread cannot go past 1.
+   */
+  core_share: number;
+  /** The share of the whole machine's CPU in use during the run, every process counted. */
+  machine_busy_share: number;
 }
 
 export interface DataPathResult {
@@ -156,6 +163,11 @@ interface Scenario {
 
 interface Run {
   load: LoadResult;
+  /**
+   * Wall time the CPU meters ran: longer than `load.durationSeconds`, which leaves out a paced
+   * run's lead-in and a run's drain (the proxy works through both).
+   */
+  elapsedMs: number;
   cpuMs: number;
   redisCpuMs?: number;
   loadGeneratorCpuMs: number;
@@ -216,6 +228,28 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
       };
       return overallRate === undefined ? runLoad(load) : paced.run({ ...load, overallRate });
     };
+    /** One measured run: its load, and the CPU the proxy, Redis, the bench and the machine spent. */
+    const measured = async (scenario: Scenario, overallRate?: number): Promise<Run> => {
+      const target = scenario.target as Target;
+      const meter = startCpuMeter(target.pids, options.ticksPerSecond);
+      const redisMeter =
+        target.redisPid === undefined
+          ? undefined
+          : startCpuMeter([target.redisPid], options.ticksPerSecond);
+      const machineMeter = startMachineCpuMeter(options.ticksPerSecond);
+      const ownBefore = ownCpuMs();
+      const startedMs = performance.now();
+      const load = await once(scenario, options.durationSeconds, overallRate);
+      const run: Run = {
+        load,
+        elapsedMs: performance.now() - startedMs,
+        cpuMs: meter.stop(),
+        loadGeneratorCpuMs: ownCpuMs() - ownBefore,
+        machine: machineMeter.stop(),
+      };
+      if (redisMeter) run.redisCpuMs = redisMeter.stop();
+      return run;
+    };
 
     log(`  warm-up: ${options.warmupSeconds} s per scenario`);
     for (const scenario of runnable) await once(scenario, options.warmupSeconds, options.rateRps);
@@ -223,22 +257,7 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
     for (let round = 1; round <= options.repeats; round++) {
       if (options.repeats > 1) log(`  round ${round} of ${options.repeats}`);
       for (const scenario of runnable) {
-        const target = scenario.target as Target;
-        const meter = startCpuMeter(target.pids, options.ticksPerSecond);
-        const redisMeter =
-          target.redisPid === undefined
-            ? undefined
-            : startCpuMeter([target.redisPid], options.ticksPerSecond);
-        const machineMeter = startMachineCpuMeter(options.ticksPerSecond);
-        const ownBefore = ownCpuMs();
-        const load = await once(scenario, options.durationSeconds, options.rateRps);
-        const run: Run = {
-          load,
-          cpuMs: meter.stop(),
-          loadGeneratorCpuMs: ownCpuMs() - ownBefore,
-          machine: machineMeter.stop(),
-        };
-        if (redisMeter) run.redisCpuMs = redisMeter.stop();
+        const run = await measured(scenario, options.rateRps);
         runs.get(scenario.name)?.push(run);
         log(`    ${describeRun(scenario.name, run)}`);
       }
@@ -313,8 +332,7 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
     });
     const bareRps = peak('bare-proxy');
     if (bare && bareRps && jwt.length > 0) {
-      const atRate = (scenario: Scenario, rate: number) =>
-        once(scenario, options.durationSeconds, rate);
+      const atRate = (scenario: Scenario, rate: number) => measured(scenario, rate);
       // The paced generator's first run is its slowest (its code not yet optimised): not recorded.
       await once(bare, options.warmupSeconds, bareRps / 2);
       fixed = [
@@ -497,7 +515,7 @@ async function fixedRate(
   rate: number,
   scenarios: Scenario[],
   repeats: number,
-  atRate: (scenario: Scenario, overallRate: number) => Promise<LoadResult>,
+  atRate: (scenario: Scenario, overallRate: number) => Promise<Run>,
   log: (line: string) => void,
 ): Promise<FixedRateBlock> {
   const targetRps = Math.max(1, Math.round(rate));
@@ -506,7 +524,8 @@ async function fixedRate(
   for (let round = 0; round < repeats; round++) {
     let baselineP99: number | undefined;
     for (const [index, scenario] of scenarios.entries()) {
-      const load = await atRate(scenario, targetRps);
+      const run = await atRate(scenario, targetRps);
+      const { load } = run;
       const figures: FixedRateFigures = {
         name: scenario.name,
         target_rps: targetRps,
@@ -514,12 +533,14 @@ async function fixedRate(
         p50_ms: load.p50Ms,
         p99_ms: load.p99Ms,
         non_2xx: load.non2xx,
+        core_share: run.elapsedMs > 0 ? run.cpuMs / run.elapsedMs : 0,
+        machine_busy_share: 1 - idleShare(run.machine),
       };
       if (baselineP99 === undefined) baselineP99 = load.p99Ms;
       else figures.added_p99_ms = load.p99Ms - baselineP99;
       rounds[index]?.push(figures);
       log(
-        `    ${scenario.name.padEnd(28)} ${load.rps.toFixed(0).padStart(7)} rps  p50 ${load.p50Ms.toFixed(2)} ms  p99 ${load.p99Ms.toFixed(2)} ms${figures.added_p99_ms === undefined ? '' : `  (${signed(figures.added_p99_ms)} ms)`}`,
+        `    ${scenario.name.padEnd(28)} ${load.rps.toFixed(0).padStart(7)} rps  p50 ${load.p50Ms.toFixed(2)} ms  p99 ${load.p99Ms.toFixed(2)} ms${figures.added_p99_ms === undefined ? '' : `  (${signed(figures.added_p99_ms)} ms)`}  ${busyText(figures)}`,
       );
     }
   }

@@ -1,6 +1,6 @@
 /** The terminal tables of a bench run. */
 
-import type { DataPathResult } from '../data-path.ts';
+import type { DataPathResult, FixedRateFigures } from '../data-path.ts';
 import type { ScaleResult } from '../scale.ts';
 import type { TokenEndpointResult } from '../token-endpoint.ts';
 
@@ -46,13 +46,23 @@ export function formatDataPath(result: DataPathResult): string {
   else {
     for (const block of fixed) {
       text += `\n\nat ${block.rate_rps} rps (half the peak of ${block.half_of}):\n${table(
-        ['scenario', 'achieved rps', 'p50 ms', 'p99 ms', 'added p99 ms'],
+        [
+          'scenario',
+          'achieved rps',
+          'p50 ms',
+          'p99 ms',
+          'added p99 ms',
+          'proxy CPU',
+          'machine busy',
+        ],
         block.runs.map((run) => [
           run.name,
           decimal(run.achieved_rps, 0),
           decimal(run.p50_ms, 2),
           decimal(run.p99_ms, 2),
           run.added_p99_ms === undefined ? '(baseline)' : signed(run.added_p99_ms),
+          percent(run.core_share),
+          percent(run.machine_busy_share),
         ]),
       )}`;
     }
@@ -110,6 +120,18 @@ export function formatScale(result: ScaleResult): string {
 }
 
 /** `+1.25` / `-0.40`: a difference, with its sign. */
+const percent = (share: number | undefined): string =>
+  share === undefined ? '–' : `${(share * 100).toFixed(0)}%`;
+
+/**
+ * How loaded the machine was during a fixed-rate run: the proxy's CPU as a share of one core and
+ * the whole machine's busy share. A p99 measured with the machine near saturation is mostly
+ * queueing behind other processes, not the proxy's own work.
+ */
+export function busyText(run: Pick<FixedRateFigures, 'core_share' | 'machine_busy_share'>): string {
+  return `proxy ${percent(run.core_share)} of a core, machine ${percent(run.machine_busy_share)} busy`;
+}
+
 export function signed(value: number, digits = 2): string {
   return `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
 }

@@ -80,3 +80,47 @@ describe('the CPU a ratio goal leaves the gateway', () => {
     expect(sameToken?.budget).toBeUndefined();
   });
 });
+
+describe('the p99 goal at a fixed rate', () => {
+  const fixedRun = (name: string, p99: number, added?: number) => ({
+    name,
+    target_rps: 3000,
+    achieved_rps: 3000,
+    p50_ms: 1,
+    p99_ms: p99,
+    non_2xx: 0,
+    core_share: name === 'bare-proxy' ? 0.4 : 0.72,
+    machine_busy_share: 0.86,
+    ...(added === undefined ? {} : { added_p99_ms: added }),
+  });
+  const check = (added: number) =>
+    checkGoals(
+      {
+        dataPath: {
+          scenarios: [],
+          details: [],
+          fixed_rate: [
+            {
+              half_of: 'gw-jwt-same-token+redis',
+              rate_rps: 3000,
+              runs: [
+                fixedRun('bare-proxy', 3),
+                fixedRun('gw-jwt-same-token+redis', 3 + added, added),
+              ],
+            },
+          ],
+        },
+      },
+      2,
+    ).find(
+      (goal) =>
+        goal.goal === 'gw-jwt-same-token+redis adds ≤ 2 ms at p99 at half its own peak rate',
+    );
+
+  it('says how loaded the gateway and the machine were, met or not', () => {
+    const unmet = check(16.5);
+    expect(unmet?.met).toBe(false);
+    expect(unmet?.figure).toBe('+16.50 ms at 3000 rps; proxy 72% of a core, machine 86% busy');
+    expect(check(1.5)?.met).toBe(true);
+  });
+});
