@@ -41,6 +41,7 @@ import {
   startMachineCpuMeter,
 } from './lib/proc.ts';
 import { busyText, signed } from './lib/report.ts';
+import { describeTail, type TailEpisodes } from './lib/tail-episodes.ts';
 
 const UPSTREAM = fileURLToPath(new URL('./servers/upstream.ts', import.meta.url));
 const BARE_PROXY = fileURLToPath(new URL('./servers/bare-proxy.ts', import.meta.url));
@@ -136,6 +137,8 @@ export interface FixedRateFigures {
   core_share: number;
   /** The share of the whole machine's CPU in use during the run, every process counted. */
   machine_busy_share: number;
+  /** Whether the requests at the p99 or slower came in episodes or scattered. */
+  tail_episodes?: TailEpisodes;
 }
 
 export interface DataPathResult {
@@ -535,12 +538,13 @@ async function fixedRate(
         non_2xx: load.non2xx,
         core_share: run.elapsedMs > 0 ? run.cpuMs / run.elapsedMs : 0,
         machine_busy_share: 1 - idleShare(run.machine),
+        ...(load.tail ? { tail_episodes: load.tail } : {}),
       };
       if (baselineP99 === undefined) baselineP99 = load.p99Ms;
       else figures.added_p99_ms = load.p99Ms - baselineP99;
       rounds[index]?.push(figures);
       log(
-        `    ${scenario.name.padEnd(28)} ${load.rps.toFixed(0).padStart(7)} rps  p50 ${load.p50Ms.toFixed(2)} ms  p99 ${load.p99Ms.toFixed(2)} ms${figures.added_p99_ms === undefined ? '' : `  (${signed(figures.added_p99_ms)} ms)`}  ${busyText(figures)}`,
+        `    ${scenario.name.padEnd(28)} ${load.rps.toFixed(0).padStart(7)} rps  p50 ${load.p50Ms.toFixed(2)} ms  p99 ${load.p99Ms.toFixed(2)} ms${figures.added_p99_ms === undefined ? '' : `  (${signed(figures.added_p99_ms)} ms)`}  ${busyText(figures)}${load.tail ? `; ${describeTail(load.tail)}` : ''}`,
       );
     }
   }

@@ -9,6 +9,7 @@
 
 import autocannon, { type AutocannonRequest } from 'autocannon';
 import { latencyRecorder } from './latencies.ts';
+import type { TailEpisodes } from './tail-episodes.ts';
 
 export interface LoadOptions {
   /** `http://127.0.0.1:PORT` */
@@ -33,6 +34,8 @@ export interface LoadResult {
   timeouts: number;
   /** Count per status code, e.g. `{ "200": 99000, "401": 3 }`. */
   statusCodes: Record<string, number>;
+  /** Paced runs only: how the requests at the p99 or slower were spread in time. */
+  tail?: TailEpisodes;
 }
 
 /** As fast as the server answers (autocannon); paced runs are `PacedLoad`'s (paced-load.ts). */

@@ -84,7 +84,7 @@ export async function runPacedLoad(options: PacedLoadOptions): Promise<LoadResul
         await response.body.dump();
         if (!recorded) return;
         lastResponseMs = performance.now();
-        latencies.record(lastResponseMs - sentAtMs);
+        latencies.record(lastResponseMs - sentAtMs, sentAtMs);
         statusCodes[response.statusCode] = (statusCodes[response.statusCode] ?? 0) + 1;
         if (response.statusCode >= 200 && response.statusCode < 300) ok++;
       })
@@ -128,6 +128,7 @@ export async function runPacedLoad(options: PacedLoadOptions): Promise<LoadResul
   return {
     durationSeconds,
     ...figures,
+    tail: latencies.tail(figures.p99Ms),
     rps: durationSeconds > 0 ? ok / durationSeconds : 0,
     non2xx: figures.responses - ok,
     errors,

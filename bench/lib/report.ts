@@ -3,6 +3,7 @@
 import type { DataPathResult, FixedRateFigures } from '../data-path.ts';
 import type { ScaleResult } from '../scale.ts';
 import type { TokenEndpointResult } from '../token-endpoint.ts';
+import { describeTail } from './tail-episodes.ts';
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((cell, column) =>
@@ -54,6 +55,7 @@ export function formatDataPath(result: DataPathResult): string {
           'added p99 ms',
           'proxy CPU',
           'machine busy',
+          'p99 tail',
         ],
         block.runs.map((run) => [
           run.name,
@@ -63,6 +65,7 @@ export function formatDataPath(result: DataPathResult): string {
           run.added_p99_ms === undefined ? '(baseline)' : signed(run.added_p99_ms),
           percent(run.core_share),
           percent(run.machine_busy_share),
+          run.tail_episodes ? describeTail(run.tail_episodes) : '–',
         ]),
       )}`;
     }

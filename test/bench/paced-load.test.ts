@@ -12,6 +12,11 @@ describe('paced load from a worker thread', () => {
   beforeAll(async () => {
     server = createServer((req, res) => {
       seen.push(req.url ?? '');
+      if (req.url === '/stall') {
+        // Blocks this server's event loop: every request arriving meanwhile waits behind it.
+        const until = performance.now() + 60;
+        while (performance.now() < until);
+      }
       res.writeHead(req.url === '/missing' ? 404 : 200, { 'content-length': '2' });
       res.end('ok');
     });
@@ -61,5 +66,25 @@ describe('paced load from a worker thread', () => {
       overallRate: 100,
     });
     expect(result.responses).toBe(50);
+  });
+
+  it('finds the episode a stall of the server causes among the slowest requests', async () => {
+    // One request in 400 stalls the server for 60 ms: the ~24 requests sent meanwhile (at 400 per
+    // second) all wait, and they are the run's p99.
+    const requests = Array.from({ length: 400 }, (_, i) => ({
+      method: 'GET' as const,
+      path: i === 200 ? '/stall' : '/a',
+    }));
+    const result = await paced.run({
+      origin,
+      connections: 50,
+      durationSeconds: 1,
+      requests,
+      overallRate: 400,
+    });
+    expect(result.p99Ms).toBeGreaterThan(20);
+    expect(result.tail?.episodes).toBeGreaterThanOrEqual(1);
+    expect(result.tail?.longest_ms).toBeGreaterThan(40);
+    expect(result.tail?.largest_requests).toBeGreaterThan(1);
   });
 });

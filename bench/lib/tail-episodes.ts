@@ -1,0 +1,83 @@
+/**
+ * How a paced run's slowest requests are spread in time: scattered (each request pays for its own
+ * work) or in episodes (a stall, and everything queued behind it). Session 6 found the p99 at
+ * half the peak set by a handful of episodes of 20-340 ms, each delaying hundreds of consecutive
+ * requests while the machine's cores were saturated (docs/benchmarks.md, "What remains"); this
+ * tells which of the two a run's p99 is, on any machine, without a tracer.
+ */
+
+export interface TailEpisodes {
+  /** Requests whose latency reached the threshold (the run's p99). */
+  slow_requests: number;
+  /** Groups of slow requests, each sent within `gapMs` of the one before. */
+  episodes: number;
+  /** The longest episode, from its first request's send to its last response. */
+  longest_ms: number;
+  /** Slow requests in the episode holding the most of them. */
+  largest_requests: number;
+}
+
+/**
+ * A slow request sent more than this after the previous slow one starts a new episode. At the
+ * rates measured (a few thousand per second) requests go out every fraction of a millisecond,
+ * so a stall's victims are sent back to back; a 1% tail spread evenly over a run at 3,000 rps
+ * has ~33 ms between slow requests.
+ */
+export const EPISODE_GAP_MS = 20;
+
+/**
+ * `sentAtMs[i]` and `latencyMs[i]` belong to one request (any order; a send time that is not a
+ * number is left out). Pure: the arrays are not changed.
+ */
+export function tailEpisodes(
+  sentAtMs: ArrayLike<number>,
+  latencyMs: ArrayLike<number>,
+  thresholdMs: number,
+  gapMs = EPISODE_GAP_MS,
+): TailEpisodes {
+  const slow: Array<{ sent: number; end: number }> = [];
+  for (let i = 0; i < latencyMs.length; i++) {
+    const sent = sentAtMs[i] as number;
+    const latency = latencyMs[i] as number;
+    if (latency >= thresholdMs && Number.isFinite(sent)) slow.push({ sent, end: sent + latency });
+  }
+  slow.sort((a, b) => a.sent - b.sent);
+  let episodes = 0;
+  let longest = 0;
+  let largest = 0;
+  let first = 0;
+  let end = 0;
+  let size = 0;
+  let previousSent = Number.NEGATIVE_INFINITY;
+  const close = () => {
+    if (size === 0) return;
+    episodes++;
+    longest = Math.max(longest, end - first);
+    largest = Math.max(largest, size);
+  };
+  for (const request of slow) {
+    if (request.sent - previousSent > gapMs) {
+      close();
+      first = request.sent;
+      end = request.end;
+      size = 0;
+    }
+    end = Math.max(end, request.end);
+    size++;
+    previousSent = request.sent;
+  }
+  close();
+  return {
+    slow_requests: slow.length,
+    episodes,
+    longest_ms: longest,
+    largest_requests: largest,
+  };
+}
+
+/** `12 episodes, longest 170 ms` (or `scattered` when each slow request stands alone). */
+export function describeTail(tail: TailEpisodes): string {
+  if (tail.slow_requests === 0) return 'no slow requests';
+  if (tail.largest_requests === 1) return `${tail.slow_requests} slow, scattered`;
+  return `${tail.slow_requests} slow in ${tail.episodes} episode${tail.episodes === 1 ? '' : 's'}, longest ${tail.longest_ms.toFixed(0)} ms`;
+}
