@@ -122,9 +122,8 @@ export function formatScale(result: ScaleResult): string {
   )}`;
 }
 
-/** `+1.25` / `-0.40`: a difference, with its sign. */
-const percent = (share: number | undefined): string =>
-  share === undefined ? '–' : `${(share * 100).toFixed(0)}%`;
+/** `78%`: a share (0.78) as a percentage. */
+const percent = (share: number): string => `${(share * 100).toFixed(0)}%`;
 
 /**
  * How loaded the machine was during a fixed-rate run: the proxy's CPU as a share of one core and
@@ -135,6 +134,7 @@ export function busyText(run: Pick<FixedRateFigures, 'core_share' | 'machine_bus
   return `proxy ${percent(run.core_share)} of a core, machine ${percent(run.machine_busy_share)} busy`;
 }
 
+/** `+1.25` / `-0.40`: a difference, with its sign. */
 export function signed(value: number, digits = 2): string {
   return `${value >= 0 ? '+' : ''}${value.toFixed(digits)}`;
 }
