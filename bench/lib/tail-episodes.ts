@@ -42,36 +42,22 @@ export function tailEpisodes(
     if (latency >= thresholdMs && Number.isFinite(sent)) slow.push({ sent, end: sent + latency });
   }
   slow.sort((a, b) => a.sent - b.sent);
-  let episodes = 0;
-  let longest = 0;
-  let largest = 0;
-  let first = 0;
-  let end = 0;
-  let size = 0;
-  let previousSent = Number.NEGATIVE_INFINITY;
-  const close = () => {
-    if (size === 0) return;
-    episodes++;
-    longest = Math.max(longest, end - first);
-    largest = Math.max(largest, size);
-  };
+  const episodes: Array<{ first: number; lastSent: number; end: number; size: number }> = [];
   for (const request of slow) {
-    if (request.sent - previousSent > gapMs) {
-      close();
-      first = request.sent;
-      end = request.end;
-      size = 0;
+    const current = episodes.at(-1);
+    if (current && request.sent - current.lastSent <= gapMs) {
+      current.lastSent = request.sent;
+      current.end = Math.max(current.end, request.end);
+      current.size++;
+    } else {
+      episodes.push({ first: request.sent, lastSent: request.sent, end: request.end, size: 1 });
     }
-    end = Math.max(end, request.end);
-    size++;
-    previousSent = request.sent;
   }
-  close();
   return {
     slow_requests: slow.length,
-    episodes,
-    longest_ms: longest,
-    largest_requests: largest,
+    episodes: episodes.length,
+    longest_ms: episodes.reduce((most, episode) => Math.max(most, episode.end - episode.first), 0),
+    largest_requests: episodes.reduce((most, episode) => Math.max(most, episode.size), 0),
   };
 }
 
