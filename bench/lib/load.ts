@@ -48,14 +48,13 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     connections: options.connections,
     duration: options.durationSeconds,
     timeout: 10,
-    // Always a list: autocannon takes the path from `url`, not from a top-level `path`.
-    requests,
-    // Each connection starts at another request of the list, so at any moment the server sees
-    // a spread of them (distinct tokens) rather than every connection sending the same one.
+    // Always a list: autocannon takes the path from `url`, not from a top-level `path`. Only the
+    // first here: every connection builds (serialises) every request of this list when it is
+    // created, and its own list again in `setupClient` below.
+    requests: requests.slice(0, 1),
     setupClient: (client) => {
       if (requests.length <= 1) return;
-      const start = offset++ % requests.length;
-      client.setRequests([...requests.slice(start), ...requests.slice(0, start)]);
+      client.setRequests(requestsOfConnection(requests, offset++, options.connections));
     },
   });
   instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) =>
@@ -74,4 +73,29 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     timeouts: result.timeouts,
     statusCodes,
   };
+}
+
+/**
+ * The requests the `index`-th of `connections` connections cycles through, so that at any
+ * moment the server sees a spread of them (distinct tokens, several consumers' keys) rather than
+ * every connection sending the same one.
+ *
+ * A list at least as long as the connections is dealt out: connection k gets requests k,
+ * k + connections, ... Each request is then built once in all, not once per connection: with
+ * 1,000 distinct tokens and 50 connections autocannon built 100,000 requests at the start of
+ * every run (twice per connection), 1.5 s of the load generator's CPU taken from the server on a
+ * 2-core machine, and the distinct-token scenario alone paid it (0.10-0.16 ms per request of
+ * the generator's CPU, against 0.05 with one token). A shorter list is given whole to each
+ * connection, starting at its k-th request.
+ */
+export function requestsOfConnection<T>(
+  requests: readonly T[],
+  index: number,
+  connections: number,
+): T[] {
+  if (requests.length >= connections) {
+    return requests.filter((_, i) => i % connections === index % connections);
+  }
+  const start = index % requests.length;
+  return [...requests.slice(start), ...requests.slice(0, start)];
 }
