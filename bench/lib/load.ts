@@ -16,7 +16,7 @@ export interface LoadOptions {
   origin: string;
   connections: number;
   durationSeconds: number;
-  /** One request, or several that every connection cycles through (from its own offset). */
+  /** One request, or several, spread over the connections (`requestsOfConnection`). */
   requests: AutocannonRequest[];
 }
 
