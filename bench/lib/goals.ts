@@ -39,6 +39,13 @@ export interface CpuBudget {
   gateway_max_cpu_ms_per_request: number;
   gateway_cpu_ms_per_request: number;
   bare_proxy_cpu_ms_per_request: number;
+  /**
+   * The ratio a machine with cores to spare would show: where nothing else takes the proxies'
+   * CPU, each one's rate is bound by its own CPU per request, so the ratio tends to the bare
+   * proxy's CPU per request over the gateway's. It says whether a larger machine (or `--pin`)
+   * would meet the goal with this build, or whether the gateway itself must get cheaper.
+   */
+  own_core_ratio: number;
   /** Pinned runs: the load generator, upstream and Redis would need more than their cores. */
   others_saturate?: boolean;
 }
@@ -60,6 +67,7 @@ export function cpuBudget(input: {
     target_rps: targetRps,
     gateway_cpu_ms_per_request: input.gatewayCpuMsPerRequest,
     bare_proxy_cpu_ms_per_request: input.bareProxyCpuMsPerRequest,
+    own_core_ratio: input.bareProxyCpuMsPerRequest / input.gatewayCpuMsPerRequest,
   };
   if (input.pinned) {
     const saturate = others * targetRps > input.pinned.otherCores * 1000;
@@ -126,7 +134,7 @@ export function checkGoals(
     }
     const budget = budgetFor(name, minimum);
     const spent = budget
-      ? `(spent ${budget.gateway_cpu_ms_per_request.toFixed(3)}, bare proxy ${budget.bare_proxy_cpu_ms_per_request.toFixed(3)})`
+      ? `(spent ${budget.gateway_cpu_ms_per_request.toFixed(3)}, bare proxy ${budget.bare_proxy_cpu_ms_per_request.toFixed(3)}); with cores to spare ≈ ${(budget.own_core_ratio * 100).toFixed(0)}%`
       : '';
     const room = !budget
       ? ''

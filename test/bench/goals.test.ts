@@ -31,6 +31,14 @@ describe('the CPU a ratio goal leaves the gateway', () => {
     expect(budget.gateway_max_cpu_ms_per_request).toBeCloseTo(0.1, 6);
   });
 
+  it("says what ratio cores to spare would give: the bare proxy's CPU per request over the gateway's", () => {
+    // Nothing else taking their CPU, each proxy's rate is 1 / its CPU per request: 0.033 / 0.09.
+    expect(cpuBudget(RUN).own_core_ratio).toBeCloseTo(0.3667, 4);
+    // The same whatever the machine or pinning: it is a property of the two builds.
+    const pinned = cpuBudget({ ...RUN, cores: 4, pinned: { proxyCores: 2, otherCores: 2 } });
+    expect(pinned.own_core_ratio).toBeCloseTo(0.3667, 4);
+  });
+
   it("when pinned, is the gateway's own core, unless the other processes overflow theirs", () => {
     const pinned = (machineCpuMsPerRequest: number) =>
       cpuBudget({
@@ -74,7 +82,9 @@ describe('the CPU a ratio goal leaves the gateway', () => {
     const apiKey = checks.find((check) => check.goal.startsWith('API key + Redis'));
     expect(apiKey?.met).toBe(false);
     expect(apiKey?.budget?.gateway_max_cpu_ms_per_request).toBeCloseTo(0.045, 6);
-    expect(apiKey?.figure).toContain('≤ 0.045 ms CPU/req (spent 0.090, bare proxy 0.033)');
+    expect(apiKey?.figure).toContain(
+      '≤ 0.045 ms CPU/req (spent 0.090, bare proxy 0.033); with cores to spare ≈ 37%',
+    );
     const sameToken = checks.find((check) => check.goal.includes('repeated token'));
     expect(sameToken?.met).toBe(false);
     expect(sameToken?.budget).toBeUndefined();
