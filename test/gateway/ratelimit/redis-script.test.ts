@@ -164,6 +164,38 @@ describe('the Redis script', () => {
     expect(buckets.size).toBeLessThanOrEqual(61);
   });
 
+  it('goes on counting a counter an earlier gateway wrote (a rolling upgrade shares its keys)', async () => {
+    // The stored layout of docs/rate-limits.md, written by hand: two requests, 30 s and 10 s ago,
+    // in a 60-s window of 1-s buckets. The script must read and extend it as stored, whatever
+    // text it writes numbers with itself.
+    const rules = [rule('api', 3, 60)];
+    const plan = planCounters('upgrade/consumer', rules);
+    const key = plan.keys[0] as string;
+    const now = Date.UTC(2026, 4, 1, 15);
+    const bucket = now / 1000;
+    await redis.hset(key, {
+      n: '2',
+      o: String(bucket - 30),
+      z: String(bucket - 10),
+      [String(bucket - 30)]: '1:5:20',
+      [String(bucket - 10)]: '1:3:0',
+    });
+    const third = await decideOne(plan, now);
+    expect(third.allowed).toBe(true);
+    // It used the last request of the window: the next one waits for the oldest to leave.
+    expect(third.outcomes[0]).toEqual({ count: 3, waitMs: 30_005, resetMs: 30_005 });
+    // Full: the wait is until the request of 30 s ago (5 ms into its bucket) leaves the window.
+    const fourth = await decideOne(plan, now + 1);
+    expect(fourth.allowed).toBe(false);
+    expect(fourth.outcomes[0]?.waitMs).toBe(30_004);
+    const after = await decideOne(plan, now + 30_005);
+    expect(after.allowed).toBe(true);
+    expect(after.outcomes[0]?.count).toBe(3);
+    const fields = await redis.hgetall(key);
+    expect(fields).toMatchObject({ n: '3', o: String(bucket - 10), z: String(bucket + 30) });
+    expect(fields[String(bucket - 30)]).toBeUndefined();
+  });
+
   it('rebuilds a counter whose fields disagree instead of miscounting', async () => {
     const rules = [rule('api', 3, 60)];
     const plan = planCounters('repair/consumer', rules);
