@@ -109,6 +109,37 @@ export interface ScenarioDetails {
   /** The share of the machine's CPU left idle during the run. */
   machine_idle_share?: number;
   ratio_to_upstream?: number;
+  /**
+   * Gateway scenarios: the bare proxy run just before this scenario in each round (`roundPlan`),
+   * which its ratio is taken against, and that run's figures in the round reported.
+   */
+  bare_proxy_alongside?: { runs_rps: number[]; rps: number; cpu_ms_per_request: number };
+}
+
+/** One run of a round: a scenario, or the bare proxy measured just before gateway scenario `alongside`. */
+export interface PlannedRun {
+  name: string;
+  alongside?: string;
+}
+
+/** `gw-…` and `base:gw-…` (another build's, with `--baseline-gateway`). */
+const isGatewayScenario = (name: string): boolean => /^(base:)?gw-/.test(name);
+
+/**
+ * The runs of one round, in order: every scenario once, and before each gateway scenario a run of
+ * the bare proxy of its own. A ratio then compares two runs a few seconds apart. This machine's
+ * speed drifts by half within a minute (a one-round quick run once measured the bare proxy in a
+ * slow minute and the +redis gateways, 40 s later, in a fast one: 92% where three rounds gave
+ * 56%); runs side by side share whatever minute they fall in. The bare proxy's own slot stays,
+ * for the rows that are no gateway (upstream, nginx) and its own figures.
+ */
+export function roundPlan(names: readonly string[]): PlannedRun[] {
+  const paired = names.includes('bare-proxy');
+  return names.flatMap((name) =>
+    paired && isGatewayScenario(name)
+      ? [{ name: 'bare-proxy', alongside: name }, { name }]
+      : [{ name }],
+  );
 }
 
 export interface FixedRateBlock {
@@ -188,9 +219,10 @@ const GATEWAY_SCENARIOS = [
  * Every proxy runs at once (idle ones cost nothing) and the scenarios are measured in rounds,
  * each round every scenario once: on a shared machine the neighbours' load drifts over minutes,
  * and interleaving spreads that drift over all scenarios instead of favouring whichever ran in
- * a quiet minute. Per scenario, the round with the median rps is reported; its ratio to the
- * bare proxy is the median of the per-round ratios (each against the bare proxy of the same
- * round).
+ * a quiet minute. Within a round each gateway scenario follows a bare proxy run of its own
+ * (`roundPlan`). Per scenario, the round with the median rps is reported; its ratio to the bare
+ * proxy is the median of the per-round ratios, each against the bare proxy run just before it
+ * (for a gateway) or the bare proxy's own run of that round (upstream, nginx).
  */
 export async function runDataPath(options: DataPathOptions): Promise<DataPathResult> {
   const { log } = options;
@@ -257,12 +289,17 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
     log(`  warm-up: ${options.warmupSeconds} s per scenario`);
     for (const scenario of runnable) await once(scenario, options.warmupSeconds, options.rateRps);
     const runs = new Map<string, Run[]>(runnable.map((scenario) => [scenario.name, []]));
+    /** The bare proxy's runs just before each gateway scenario, by that scenario. */
+    const alongside = new Map<string, Run[]>();
+    const plan = roundPlan(runnable.map((scenario) => scenario.name));
     for (let round = 1; round <= options.repeats; round++) {
       if (options.repeats > 1) log(`  round ${round} of ${options.repeats}`);
-      for (const scenario of runnable) {
+      for (const { name, alongside: before } of plan) {
+        const scenario = runnable.find((candidate) => candidate.name === name) as Scenario;
         const run = await measured(scenario, options.rateRps);
-        runs.get(scenario.name)?.push(run);
-        log(`    ${describeRun(scenario.name, run)}`);
+        if (before === undefined) runs.get(name)?.push(run);
+        else alongside.set(before, [...(alongside.get(before) ?? []), run]);
+        log(`    ${describeRun(before === undefined ? name : 'bare-proxy (paired)', run)}`);
       }
     }
 
@@ -291,13 +328,14 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
       const chosen = medianBy(measured, (run) => run.load.rps);
       const { load } = chosen;
       const perRequest = (ms: number) => (load.responses > 0 ? ms / load.responses : Number.NaN);
+      const bareAlongside = alongside.get(scenario.name);
       figures.push({
         name: scenario.name,
         rps: load.rps,
         p50_ms: load.p50Ms,
         p99_ms: load.p99Ms,
         cpu_ms_per_request: perRequest(chosen.cpuMs),
-        ratio_to_bare_proxy: ratioTo(bareRuns) ?? null,
+        ratio_to_bare_proxy: ratioTo(bareAlongside ?? bareRuns) ?? null,
       });
       const detail: ScenarioDetails = {
         name: scenario.name,
@@ -319,6 +357,17 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
       }
       const toUpstream = ratioTo(upstreamRuns);
       if (toUpstream !== undefined) detail.ratio_to_upstream = toUpstream;
+      const pairedBare = bareAlongside?.[measured.indexOf(chosen)];
+      if (bareAlongside && pairedBare) {
+        detail.bare_proxy_alongside = {
+          runs_rps: bareAlongside.map((run) => run.load.rps),
+          rps: pairedBare.load.rps,
+          cpu_ms_per_request:
+            pairedBare.load.responses > 0
+              ? pairedBare.cpuMs / pairedBare.load.responses
+              : Number.NaN,
+        };
+      }
       details.push(detail);
     }
 

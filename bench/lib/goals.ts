@@ -109,7 +109,9 @@ export function checkGoals(
   const details = (name: string): ScenarioDetails | undefined =>
     measured.dataPath?.details.find((d) => d.name === name);
   const budgetFor = (name: string, minimum: number): CpuBudget | undefined => {
-    const bare = scenario('bare-proxy');
+    // The bare proxy run just before this scenario, which its ratio is taken against; without
+    // one, the bare proxy's own row.
+    const bare = details(name)?.bare_proxy_alongside ?? scenario('bare-proxy');
     const gateway = scenario(name);
     const machine = details(name)?.machine_cpu_ms_per_request;
     if (!bare?.rps || !bare.cpu_ms_per_request || !gateway?.cpu_ms_per_request || !machine) {

@@ -56,15 +56,16 @@ describe('the CPU a ratio goal leaves the gateway', () => {
     expect(overflows.gateway_max_cpu_ms_per_request).toBe(0);
   });
 
+  const scenario = (name: string, rps: number, cpu: number, ratio: number) => ({
+    name,
+    rps,
+    p50_ms: 1,
+    p99_ms: 2,
+    cpu_ms_per_request: cpu,
+    ratio_to_bare_proxy: ratio,
+  });
+
   it('is printed beside an unmet ratio, and absent when the machine was not measured', () => {
-    const scenario = (name: string, rps: number, cpu: number, ratio: number) => ({
-      name,
-      rps,
-      p50_ms: 1,
-      p99_ms: 2,
-      cpu_ms_per_request: cpu,
-      ratio_to_bare_proxy: ratio,
-    });
     const checks = checkGoals(
       {
         dataPath: {
@@ -88,6 +89,33 @@ describe('the CPU a ratio goal leaves the gateway', () => {
     const sameToken = checks.find((check) => check.goal.includes('repeated token'));
     expect(sameToken?.met).toBe(false);
     expect(sameToken?.budget).toBeUndefined();
+  });
+
+  it('is taken against the bare proxy run beside the scenario, when there is one', () => {
+    const checks = checkGoals(
+      {
+        dataPath: {
+          scenarios: [
+            // The bare proxy's own slot, in a faster minute than the gateway's.
+            scenario('bare-proxy', 30_000, 0.02, 1),
+            scenario('gw-apikey+redis', 10_000, 0.09, 0.5),
+          ],
+          details: [
+            {
+              name: 'gw-apikey+redis',
+              machine_cpu_ms_per_request: 0.17,
+              bare_proxy_alongside: { runs_rps: [20_000], rps: 20_000, cpu_ms_per_request: 0.033 },
+            },
+          ],
+          fixed_rate: { skipped: 'not run' },
+        },
+      },
+      2,
+    );
+    const apiKey = checks.find((check) => check.goal.startsWith('API key + Redis'));
+    // The same figures as above, where 20,000 rps and 0.033 ms were the bare proxy's own row.
+    expect(apiKey?.budget?.target_rps).toBe(16_000);
+    expect(apiKey?.figure).toContain('(spent 0.090, bare proxy 0.033); with cores to spare ≈ 37%');
   });
 });
 
