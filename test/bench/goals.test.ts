@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { checkGoals, cpuBudget } from '../../bench/lib/goals.ts';
+import type { ScenarioDetails } from '../../bench/data-path.ts';
+import { checkGoals, cpuBudget, type GoalCheck } from '../../bench/lib/goals.ts';
 
 /** A run on 2 cores, the bare proxy at 20,000 rps, the goal 80% of it; each test changes some. */
 const RUN = {
@@ -64,21 +65,21 @@ describe('the CPU a ratio goal leaves the gateway', () => {
     cpu_ms_per_request: cpu,
     ratio_to_bare_proxy: ratio,
   });
+  /** The goals of a run that measured only the data path's throughput, on 2 cores. */
+  const dataPathGoals = (
+    scenarios: ReturnType<typeof scenario>[],
+    details: ScenarioDetails[],
+  ): GoalCheck[] =>
+    checkGoals({ dataPath: { scenarios, details, fixed_rate: { skipped: 'not run' } } }, 2);
 
   it('is printed beside an unmet ratio, and absent when the machine was not measured', () => {
-    const checks = checkGoals(
-      {
-        dataPath: {
-          scenarios: [
-            scenario('bare-proxy', 20_000, 0.033, 1),
-            scenario('gw-apikey+redis', 10_000, 0.09, 0.5),
-            scenario('gw-jwt-same-token+redis', 10_000, 0.09, 0.5),
-          ],
-          details: [{ name: 'gw-apikey+redis', machine_cpu_ms_per_request: 0.17 }],
-          fixed_rate: { skipped: 'not run' },
-        },
-      },
-      2,
+    const checks = dataPathGoals(
+      [
+        scenario('bare-proxy', 20_000, 0.033, 1),
+        scenario('gw-apikey+redis', 10_000, 0.09, 0.5),
+        scenario('gw-jwt-same-token+redis', 10_000, 0.09, 0.5),
+      ],
+      [{ name: 'gw-apikey+redis', machine_cpu_ms_per_request: 0.17 }],
     );
     const apiKey = checks.find((check) => check.goal.startsWith('API key + Redis'));
     expect(apiKey?.met).toBe(false);
@@ -92,25 +93,19 @@ describe('the CPU a ratio goal leaves the gateway', () => {
   });
 
   it('is taken against the bare proxy run beside the scenario, when there is one', () => {
-    const checks = checkGoals(
-      {
-        dataPath: {
-          scenarios: [
-            // The bare proxy's own slot, in a faster minute than the gateway's.
-            scenario('bare-proxy', 30_000, 0.02, 1),
-            scenario('gw-apikey+redis', 10_000, 0.09, 0.5),
-          ],
-          details: [
-            {
-              name: 'gw-apikey+redis',
-              machine_cpu_ms_per_request: 0.17,
-              bare_proxy_alongside: { runs_rps: [20_000], rps: 20_000, cpu_ms_per_request: 0.033 },
-            },
-          ],
-          fixed_rate: { skipped: 'not run' },
+    const checks = dataPathGoals(
+      [
+        // The bare proxy's own slot, in a faster minute than the gateway's.
+        scenario('bare-proxy', 30_000, 0.02, 1),
+        scenario('gw-apikey+redis', 10_000, 0.09, 0.5),
+      ],
+      [
+        {
+          name: 'gw-apikey+redis',
+          machine_cpu_ms_per_request: 0.17,
+          bare_proxy_alongside: { runs_rps: [20_000], rps: 20_000, cpu_ms_per_request: 0.033 },
         },
-      },
-      2,
+      ],
     );
     const apiKey = checks.find((check) => check.goal.startsWith('API key + Redis'));
     // The same figures as above, where 20,000 rps and 0.033 ms were the bare proxy's own row.
