@@ -6,7 +6,6 @@
 
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 
 export interface Child {
   pid: number;
@@ -80,20 +79,8 @@ export function startChild(
   };
 }
 
-/** A loopback port that was free a moment ago; never 6379 (the shared Redis). */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const address = server.address();
-    server.close();
-    await once(server, 'close');
-    if (typeof address === 'object' && address !== null && address.port !== 6379) {
-      return address.port;
-    }
-  }
-}
+/** A loopback port that was free a moment ago; never 6379 (the shared Redis), never one handed out before. */
+export { freePort } from '../../test/support/free-port.ts';
 
 /** Polls `url` until it answers 200 (or `timeoutMs` passes, or `child` exits). */
 export async function waitForHttp(url: string, child: Child, timeoutMs = 30_000): Promise<void> {

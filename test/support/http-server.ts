@@ -80,11 +80,5 @@ export async function startEchoBackend(): Promise<EchoBackend> {
   return { ...running, requests };
 }
 
-/** A port that was free a moment ago (nothing listens on it): for "connection refused" cases. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+/** A port nothing listens on (for "connection refused" cases too): see free-port.ts. */
+export { freePort } from './free-port.ts';

@@ -14,10 +14,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { freePort } from './free-port.ts';
 
 export interface RedisServer {
   url: string;
@@ -36,8 +36,6 @@ export interface RedisServer {
 export interface StartRedisOptions {
   cluster?: boolean;
 }
-
-const SHARED_PORT = 6379;
 
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisServer> {
   const binary = redisServerBinary();
@@ -119,19 +117,6 @@ function redisServerBinary(): string {
     throw new Error(
       'redis-server is not installed (apt-get install redis-server): the rate-limit tests need a real one',
     );
-  }
-}
-
-async function freePort(): Promise<number> {
-  for (;;) {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const address = server.address();
-    server.close();
-    await once(server, 'close');
-    if (typeof address === 'object' && address !== null && address.port !== SHARED_PORT)
-      return address.port;
   }
 }
 
