@@ -327,7 +327,7 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
           : undefined;
       const chosen = medianBy(measured, (run) => run.load.rps);
       const { load } = chosen;
-      const perRequest = (ms: number) => (load.responses > 0 ? ms / load.responses : Number.NaN);
+      const perRequest = (ms: number) => perResponse(chosen, ms);
       const bareAlongside = alongside.get(scenario.name);
       figures.push({
         name: scenario.name,
@@ -362,10 +362,7 @@ export async function runDataPath(options: DataPathOptions): Promise<DataPathRes
         detail.bare_proxy_alongside = {
           runs_rps: bareAlongside.map((run) => run.load.rps),
           rps: pairedBare.load.rps,
-          cpu_ms_per_request:
-            pairedBare.load.responses > 0
-              ? pairedBare.cpuMs / pairedBare.load.responses
-              : Number.NaN,
+          cpu_ms_per_request: perResponse(pairedBare, pairedBare.cpuMs),
         };
       }
       details.push(detail);
@@ -543,9 +540,14 @@ async function setUp(
   return scenarios;
 }
 
+/** `ms` (of CPU) per response of `run`; NaN when nothing answered. */
+function perResponse(run: Run, ms: number): number {
+  return run.load.responses > 0 ? ms / run.load.responses : Number.NaN;
+}
+
 function describeRun(name: string, run: Run): string {
   const { load } = run;
-  const perRequest = (ms: number) => (load.responses > 0 ? ms / load.responses : Number.NaN);
+  const perRequest = (ms: number) => perResponse(run, ms);
   const cpu = perRequest(run.cpuMs);
   const others = `machine ${perRequest(run.machine.busyMs).toFixed(3)} (load generator ${perRequest(run.loadGeneratorCpuMs).toFixed(3)}${run.redisCpuMs === undefined ? '' : `, redis ${perRequest(run.redisCpuMs).toFixed(3)}`}), idle ${(idleShare(run.machine) * 100).toFixed(0)}%`;
   const warning =

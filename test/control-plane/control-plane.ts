@@ -10,10 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../support/free-port.ts';
 
 const run = promisify(execFile);
 
@@ -193,7 +193,7 @@ async function startIn(dir: string, binaries: Binaries, opts: StartOptions): Pro
     await makeCertificates(dir);
 
     // Ports are picked right before each launch to keep the window for a clash short.
-    const [etcdPort, etcdPeerPort] = await freePorts(2);
+    const [etcdPort, etcdPeerPort] = [await freePort(), await freePort()];
     const etcd = await launch('etcd', [
       '--name=apiway',
       `--data-dir=${join(dir, 'etcd-data')}`,
@@ -211,7 +211,7 @@ async function startIn(dir: string, binaries: Binaries, opts: StartOptions): Pro
     });
     log(`etcd ready after ${elapsed()}`);
 
-    const [apiPort] = await freePorts(1);
+    const apiPort = await freePort();
     state.server = `https://127.0.0.1:${apiPort}`;
     await writeKubeconfigs(dir, state.server);
     const apiserver = await launch('kube-apiserver', [
@@ -529,23 +529,6 @@ async function writeKubeconfigs(dir: string, server: string): Promise<void> {
 }
 
 // --- small helpers ----------------------------------------------------------------------------
-
-/** Ports the kernel says are free right now (a tiny race remains until the servers bind them). */
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-          const s = createServer().once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
 
 function httpsGet(url: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }): Promise<number> {
   return new Promise((resolve) => {

@@ -4,8 +4,7 @@
  */
 
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 
 /** The shared Redis: never handed out, so nothing started here can take its port. */
 const SHARED_REDIS_PORT = 6379;
